@@ -1,0 +1,60 @@
+# The project's commands. Each target (re)builds .venv/ from pyproject.toml when it is
+# missing or older than pyproject.toml; the first build compiles llama-cpp-python (~6-9 min).
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+MODEL ?=
+TASKS ?=
+LIMIT ?=
+SUITE ?=
+JUDGE ?=
+export LITELLM_LOCAL_MODEL_COST_MAP := True
+export HF_HUB_OFFLINE := 1
+export HF_HOME := $(CURDIR)/.cache/huggingface
+# llama.cpp: build only the library (no tools/examples/tests) to keep the first build short
+export CMAKE_ARGS ?= -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF
+
+comma := ,
+EVAL_ARGS = $(foreach m,$(subst $(comma), ,$(MODEL)),--model $(m)) \
+            $(foreach t,$(subst $(comma), ,$(TASKS)),--task $(t)) \
+            $(if $(LIMIT),--limit $(LIMIT)) $(if $(filter full,$(SUITE)),--full) \
+            $(foreach j,$(subst $(comma), ,$(JUDGE)),--judge $(j))
+
+.PHONY: eval test leaderboard report tasks check bench meta-eval venv clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found; install Python 3.11 or run 'make PY=python3 ...'"; exit 2; }
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+eval: $(STAMP)
+	$(BIN)/harness eval $(EVAL_ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+leaderboard: $(STAMP)
+	$(BIN)/harness leaderboard $(foreach t,$(subst $(comma), ,$(TASKS)),--task $(t))
+
+report: $(STAMP)
+	$(BIN)/harness report
+
+tasks: $(STAMP)
+	$(BIN)/harness tasks build
+
+check: $(STAMP)
+	$(BIN)/harness check --baseline results/baseline.csv
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+meta-eval: $(STAMP)
+	$(BIN)/harness meta-eval
+
+clean:
+	rm -rf $(VENV) .cache

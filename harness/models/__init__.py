@@ -1,0 +1,91 @@
+"""Everything that answers a prompt, reached through litellm by model name.
+
+Hosted models use litellm's own names (`openai/gpt-4o-mini`, `anthropic/...`,
+`openai/<name>` with OPENAI_API_BASE for any OpenAI-compatible server). The project's
+offline systems are litellm custom providers registered in this process:
+`baseline/lead`, `baseline/copy` and `local/smollm2-135m`.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ..errors import UserError
+
+OFFLINE_MODELS = {"baseline": ("lead", "copy"), "local": ("smollm2-135m",)}
+DEFAULT_MODELS = ("baseline/lead", "baseline/copy", "local/smollm2-135m")
+_registered = False
+
+
+def _litellm():
+    import litellm
+
+    litellm.suppress_debug_info = True
+    litellm.drop_params = True  # a provider that lacks a setting (e.g. seed) gets the rest
+    return litellm
+
+
+def register() -> None:
+    global _registered
+    if _registered:
+        return
+    from .baselines import BaselineProvider
+    from .local_llama import LocalProvider
+
+    litellm = _litellm()
+    litellm.custom_provider_map = [
+        {"provider": "baseline", "custom_handler": BaselineProvider()},
+        {"provider": "local", "custom_handler": LocalProvider()},
+    ]
+    _registered = True
+
+
+def provider_of(model: str) -> str:
+    return model.split("/", 1)[0] if "/" in model else ""
+
+
+def preflight(model: str) -> None:
+    """Fail early, in one line, on an unknown provider or a missing API key."""
+    provider = provider_of(model)
+    if provider in OFFLINE_MODELS:
+        if model.split("/", 1)[1] not in OFFLINE_MODELS[provider]:
+            raise UserError(f"unknown model {model!r} (offline models: "
+                            + ", ".join(f"{p}/{m}" for p, ms in OFFLINE_MODELS.items() for m in ms) + ")")
+        return
+    litellm = _litellm()
+    try:
+        litellm.get_llm_provider(model)
+    except Exception:  # noqa: BLE001 - litellm raises BadRequestError for unknown providers
+        raise UserError(f"unknown provider in model name {model!r}: use litellm's names, e.g. "
+                        "openai/gpt-4o-mini, anthropic/claude-3-5-haiku-latest, deepseek/deepseek-chat") from None
+    env = litellm.validate_environment(model)
+    if not env.get("keys_in_environment", True):
+        missing = ", ".join(env.get("missing_keys") or [])
+        raise UserError(f"model {model!r} needs {missing} in the environment "
+                        "(for a local OpenAI-compatible server set OPENAI_API_BASE and any OPENAI_API_KEY)")
+
+
+async def call(model: str, messages: list[dict], settings: dict, extra: dict, timeout: float) -> dict:
+    """One chat completion through litellm, reduced to what the harness records."""
+    litellm = _litellm()
+    register()
+    started = time.perf_counter()
+    resp = await litellm.acompletion(model=model, messages=messages, timeout=timeout, num_retries=0,
+                                     **settings, **extra)
+    latency = time.perf_counter() - started
+    choice = resp.choices[0]
+    usage = getattr(resp, "usage", None)
+    try:
+        cost = float(litellm.completion_cost(completion_response=resp))
+    except Exception:  # noqa: BLE001 - no price known for this model
+        cost = None
+    hidden = getattr(resp, "_hidden_params", {}) or {}
+    return {
+        "text": choice.message.content or "",
+        "finish_reason": choice.finish_reason,
+        "prompt_tokens": getattr(usage, "prompt_tokens", None),
+        "completion_tokens": getattr(usage, "completion_tokens", None),
+        "cost_usd": cost,
+        "latency_s": round(latency, 4),
+        "input_truncated": bool(hidden.get("input_truncated", False)),
+    }

@@ -1,0 +1,210 @@
+"""`harness eval`: tasks → requests → runner (cached) → scorers → run files + leaderboard."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import math
+import os
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import UserError
+from .io import atomic_write_csv, atomic_write_text, check_writable
+from .runner import Limits, Outcome, Request
+from .store import Store, request_key
+from .task import Item, Task
+
+ITEM_COLUMNS = ["schema_version", "run_id", "model", "task", "item_id", "condition", "block", "origin", "script",
+                "prompt_hash", "output", "error", "attempts", "finish_reason", "input_truncated", "latency_s",
+                "prompt_tokens", "completion_tokens", "cost_usd", "cached"]
+DEFAULT_LIMIT = 3  # items per task for the default offline run (make eval without MODEL)
+
+
+@dataclass
+class RunOptions:
+    models: list[str]
+    limit: int | None = None
+    retry_errors: bool = False
+    limits: Limits = field(default_factory=Limits)
+    with_ci: bool = True
+
+
+def _order_key(item_id: str) -> str:
+    return hashlib.sha1(item_id.encode("utf-8")).hexdigest()
+
+
+def sample(items: list[Item], limit: int | None) -> list[Item]:
+    """A fixed sample: conditions in turn, items within a condition by the hash of their id."""
+    if not limit or limit >= len(items):
+        return items
+    by_cond: dict[str, list[Item]] = {}
+    for it in sorted(items, key=lambda i: _order_key(i.id)):
+        by_cond.setdefault(it.condition, []).append(it)
+    picked: list[Item] = []
+    pools = [by_cond[c] for c in sorted(by_cond)]
+    while len(picked) < limit:
+        for pool in pools:
+            if pool and len(picked) < limit:
+                picked.append(pool.pop(0))
+    chosen = {i.id for i in picked}
+    return [i for i in items if i.id in chosen]
+
+
+def extra_params(model: str, task: Task, item: Item) -> dict:
+    """What the baseline systems need besides the prompt (never sent to a hosted provider)."""
+    if not model.startswith("baseline/"):
+        return {}
+    return {"harness_source": item.source, "harness_lead_unit": task.spec.lead.unit,
+            "harness_lead_n": task.spec.lead.n}
+
+
+def build_requests(tasks: list[Task], models: list[str], limit: int | None) -> list[Request]:
+    reqs = []
+    for task in tasks:
+        settings = task.spec.generation.model_dump(exclude_none=True)
+        for item in sample(task.items, limit):
+            messages = task.render(item)
+            for model in models:
+                extra = extra_params(model, task, item)
+                key = request_key(model, messages, {**settings, **extra})
+                reqs.append(Request(model, messages, settings, key, tag=(task.id, item.id), extra=extra))
+    return reqs
+
+
+def store_path(results: Path) -> Path:
+    return Path(os.environ.get("HARNESS_STORE", results / "cache" / "responses.sqlite"))
+
+
+def _progress(total: int):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(TextColumn("[bold]asking models"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        transient=True, disable=not sys.stderr.isatty())
+    return progress, progress.add_task("ask", total=total)
+
+
+def execute(requests: list[Request], store: Store, limits: Limits) -> list[Outcome]:
+    missing = [r for r in requests if store.get(r.key) is None]
+    if not missing:  # everything cached: no litellm import, no event loop
+        return [Outcome(r, store.get(r.key), cached=True) for r in requests]
+    from . import models
+    from .runner import run
+
+    models.register()
+
+    async def call(req: Request, timeout: float) -> dict:
+        return await models.call(req.model, req.messages, req.settings, req.extra, timeout)
+
+    def lane(model: str) -> Limits:
+        if model.startswith("local/"):  # one llama.cpp context: more concurrency only queues
+            return Limits(**{**limits.__dict__, "concurrency": 1, "timeout": max(limits.timeout, 600)})
+        return limits
+
+    progress, bar = _progress(len(missing))
+    with progress:
+        return asyncio.run(run(requests, call, store, limits, lane_limits=lane,
+                               on_done=lambda o: progress.advance(bar)))
+
+
+def score(task: Task, model: str, outcomes: list[tuple[Item, Outcome]]):
+    from .leaderboard import Scored
+    from .scorers import registry
+
+    answered = [(it, o) for it, o in outcomes if o.response is not None]
+    errored = [(it, o) for it, o in outcomes if o.response is None]
+    scorers = {m: registry.make(m, task) for m in task.spec.metrics}
+    hyps = [o.response["text"] for _, o in answered]
+    items = [it for it, _ in answered]
+    stats = {m: s.stats(hyps, items) if answered else np.zeros((0, 1)) for m, s in scorers.items()}
+    meta = lambda it: {"condition": it.condition, "block": it.block,  # noqa: E731
+                       **{k: it.meta.get(k) for k in ("origin", "script", "genre")}}
+    acc = {k: [o.response.get(k) for _, o in answered] for k in
+           ("finish_reason", "cost_usd", "completion_tokens", "input_truncated")}
+    return Scored(model, task.id, task.prompt_hash, [it.id for it in items], [meta(it) for it in items], stats,
+                  scorers, [meta(it) for it, _ in errored], acc)
+
+
+def item_rows(run_id: str, task: Task, model: str, outcomes: list[tuple[Item, Outcome]], scored) -> list[dict]:
+    per_item: dict[str, dict] = {}
+    for family, scorer in scored.scorers.items():
+        for i, iid in enumerate(scored.item_ids):
+            values = scorer.score(scored.stats[family][i:i + 1])
+            per_item.setdefault(iid, {}).update({f"score_{k}": round(v, 4) for k, v in values.items()})
+    rows = []
+    for it, o in outcomes:
+        r = o.response or {}
+        rows.append({"schema_version": 1, "run_id": run_id, "model": model, "task": task.id, "item_id": it.id,
+                     "condition": it.condition, "block": it.block, "origin": it.meta.get("origin", ""),
+                     "script": it.meta.get("script", ""), "prompt_hash": task.prompt_hash,
+                     "output": r.get("text", ""), "error": o.error or "", "attempts": o.attempts,
+                     "finish_reason": r.get("finish_reason", ""), "input_truncated": r.get("input_truncated", ""),
+                     "latency_s": r.get("latency_s", ""), "prompt_tokens": r.get("prompt_tokens", ""),
+                     "completion_tokens": r.get("completion_tokens", ""), "cost_usd": r.get("cost_usd", ""),
+                     "cached": o.cached, **per_item.get(it.id, {})})
+    return rows
+
+
+def new_run_id() -> str:
+    from datetime import datetime, timezone
+
+    # millisecond timestamps sort run folders in the order they ran
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")[:-3] + "Z-" + uuid.uuid4().hex[:6]
+
+
+def run_eval(tasks: list[Task], opts: RunOptions, results: Path) -> tuple[str, "pd.DataFrame", list[dict]]:  # noqa: F821
+    import pandas as pd
+
+    from .leaderboard import merge, now, rows_for
+
+    check_writable(results)
+    for m in opts.models:
+        from .models import preflight
+
+        preflight(m)
+    requests = build_requests(tasks, opts.models, opts.limit)
+    store = Store(store_path(results))
+    try:
+        if opts.retry_errors:
+            _report_retry(results, store, requests)
+        outcomes = execute(requests, store, opts.limits)
+    finally:
+        store.close()
+    run_id, created = new_run_id(), now()
+    by_key = {(o.request.model, o.request.tag): o for o in outcomes}
+    all_items, board_rows = [], []
+    for task in tasks:
+        picked = {r.tag[1] for r in requests if r.tag[0] == task.id}
+        items = [it for it in task.items if it.id in picked]
+        for model in opts.models:
+            pairs = [(it, by_key[(model, (task.id, it.id))]) for it in items]
+            if not pairs:
+                continue
+            scored = score(task, model, pairs)
+            all_items.extend(item_rows(run_id, task, model, pairs, scored))
+            board_rows.extend(rows_for(scored, run_id, created, with_ci=opts.with_ci))
+    run_dir = results / "runs" / run_id
+    metric_cols = sorted({k for r in all_items for k in r if k.startswith("score_")})
+    atomic_write_csv(pd.DataFrame(all_items), run_dir / "items.csv", ITEM_COLUMNS + metric_cols)
+    atomic_write_text(run_dir / "run.json", json.dumps(
+        {"run_id": run_id, "created_at": created, "models": opts.models, "tasks": [t.id for t in tasks],
+         "limit": opts.limit, "prompt_hashes": {t.id: t.prompt_hash for t in tasks},
+         "n_requests": len(requests), "n_cached": sum(o.cached for o in outcomes),
+         "n_errors": sum(o.response is None for o in outcomes)}, indent=2))
+    board = merge(results / "leaderboard.csv", board_rows)
+    return run_id, board, board_rows
+
+
+def _report_retry(results: Path, store: Store, requests: list[Request]) -> None:
+    """--retry-errors: answers are cached and errors never are, so a run re-asks exactly the
+    items without an answer; this only checks there is something to retry and says how much."""
+    if not (results / "runs").exists():
+        raise UserError(f"{results / 'runs'}: no earlier run to retry errors from")
+    todo = sum(1 for r in requests if store.get(r.key) is None)
+    print(f"retrying {todo} request(s) without a stored answer; every other answer comes from the cache",
+          file=sys.stderr)

@@ -1,0 +1,164 @@
+"""Async scheduling of model calls: bounded concurrency per model, retries with
+exponential backoff and jitter (honouring Retry-After), per-request timeouts, optional
+requests-per-minute limits and a circuit breaker. Every answer is committed to the store
+the moment it arrives; failures are returned as per-item errors, never cached."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .secrets import redact
+from .store import Store
+
+
+@dataclass
+class Request:
+    model: str
+    messages: list[dict]
+    settings: dict  # generation settings; part of the cache key
+    key: str
+    tag: Any = None  # caller's handle (task id, item id)
+    extra: dict = field(default_factory=dict)  # per-call kwargs that are not settings (baselines)
+
+
+@dataclass
+class Outcome:
+    request: Request
+    response: dict | None = None
+    error: str | None = None
+    attempts: int = 0
+    cached: bool = False
+
+
+@dataclass
+class Limits:
+    concurrency: int = 8
+    timeout: float = 120.0
+    max_retries: int = 4
+    backoff_base: float = 1.0
+    backoff_max: float = 60.0
+    rpm: float | None = None
+    breaker: int = 10  # consecutive failed items before a model is stopped
+
+
+RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 529}
+
+
+def _status(exc: BaseException) -> int | None:
+    code = getattr(exc, "status_code", None)
+    return code if isinstance(code, int) else None
+
+
+def is_retryable(exc: BaseException) -> bool:
+    if isinstance(exc, (asyncio.TimeoutError, TimeoutError, ConnectionError)):
+        return True
+    code = _status(exc)
+    if code is not None:
+        return code in RETRYABLE_STATUS
+    name = type(exc).__name__
+    return any(k in name for k in ("Timeout", "Connection", "RateLimit", "ServiceUnavailable", "InternalServer"))
+
+
+def retry_after(exc: BaseException) -> float | None:
+    """Seconds the provider asked us to wait, from a Retry-After header if there is one."""
+    headers = getattr(exc, "litellm_response_headers", None) or getattr(getattr(exc, "response", None), "headers", None)
+    if not headers:
+        return None
+    try:
+        value = headers.get("retry-after") or headers.get("Retry-After")
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+class RateLimiter:
+    """Spaces request starts evenly to stay under `rpm` requests per minute."""
+
+    def __init__(self, rpm: float | None):
+        self.interval = 60.0 / rpm if rpm else 0.0
+        self.next_at = 0.0
+        self.lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        if not self.interval:
+            return
+        async with self.lock:
+            now = time.monotonic()
+            delay = self.next_at - now
+            self.next_at = max(now, self.next_at) + self.interval
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+class ModelLane:
+    """Per-model state: its semaphore, rate limiter and circuit breaker."""
+
+    def __init__(self, limits: Limits):
+        self.semaphore = asyncio.Semaphore(limits.concurrency)
+        self.limiter = RateLimiter(limits.rpm)
+        self.consecutive_failures = 0
+        self.open_reason: str | None = None
+
+
+Call = Callable[[Request, float], Any]  # async (request, timeout) -> response dict
+
+
+async def _attempt_all(req: Request, call: Call, lane: ModelLane, limits: Limits) -> Outcome:
+    out = Outcome(req)
+    for attempt in range(limits.max_retries + 1):
+        if lane.open_reason:
+            out.error = lane.open_reason
+            return out
+        await lane.limiter.wait()
+        out.attempts = attempt + 1
+        try:
+            async with lane.semaphore:
+                out.response = await asyncio.wait_for(call(req, limits.timeout), timeout=limits.timeout + 5)
+            out.error = None
+            return out
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every provider failure becomes a recorded error
+            code = _status(exc)
+            kind = type(exc).__name__
+            out.error = redact(f"{kind}{f' {code}' if code else ''}: {str(exc).splitlines()[0][:300] if str(exc) else kind}")
+            if not is_retryable(exc) or attempt == limits.max_retries:
+                return out
+            wait = retry_after(exc)
+            if wait is None:
+                wait = min(limits.backoff_max, limits.backoff_base * 2 ** attempt) * (0.5 + random.random())
+            await asyncio.sleep(min(wait, limits.backoff_max))
+    return out
+
+
+async def run(requests: list[Request], call: Call, store: Store, limits: Limits,
+              lane_limits: Callable[[str], Limits] | None = None,
+              on_done: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+    """Answer every request: from the store when cached, else by `call`. Order is kept."""
+    cached = store.get_many([r.key for r in requests])
+    lanes: dict[str, ModelLane] = {}
+
+    async def one(req: Request) -> Outcome:
+        if req.key in cached:
+            return Outcome(req, cached[req.key], cached=True)
+        lim = lane_limits(req.model) if lane_limits else limits
+        lane = lanes.setdefault(req.model, ModelLane(lim))
+        out = await _attempt_all(req, call, lane, lim)
+        if out.response is not None:
+            store.put(req.key, req.model, {"model": req.model, "messages": req.messages, "settings": req.settings},
+                      out.response)
+            lane.consecutive_failures = 0
+        else:
+            lane.consecutive_failures += 1
+            if lane.consecutive_failures >= lim.breaker and not lane.open_reason:
+                lane.open_reason = (f"circuit open: {req.model} stopped after {lim.breaker} consecutive "
+                                    f"failed items (last: {out.error})")
+        if on_done:
+            on_done(out)
+        return out
+
+    return await asyncio.gather(*(one(r) for r in requests))

@@ -1,0 +1,29 @@
+"""Metric names in task files → scorer objects (the one place a new metric is added)."""
+
+from __future__ import annotations
+
+from .checks import KeyFacts, LengthRatio, Numbers, Script
+from .lexical import Bleu, Chrf, Rouge
+
+# Direction of every reported metric name, for rankings and the CI gate.
+LOWER_IS_BETTER = {"script_trad_share", "finish_length_rate", "input_truncated_rate"}
+TARGET_ONE = {"length_ratio"}  # best at 1.0
+
+
+def make(metric: str, task):
+    lang = task.spec.target_lang
+    if metric == "rouge":
+        return Rouge(lang)
+    if metric == "bleu":
+        return Bleu(lang)
+    if metric == "chrf":
+        return Chrf(lang)
+    if metric == "length_ratio":
+        return LengthRatio(lang)
+    if metric == "numbers":
+        return Numbers()
+    if metric == "script":
+        return Script(task.spec.target_script or "simplified")
+    if metric == "key_facts":
+        return KeyFacts(lang)
+    raise KeyError(metric)

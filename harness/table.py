@@ -1,0 +1,54 @@
+"""Terminal tables of the leaderboard: one table per (task, condition), models as rows."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from .errors import UserError
+
+
+def _fmt(v, lo, hi) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    s = f"{v:.2f}"
+    if lo is not None and not (isinstance(lo, float) and math.isnan(lo)):
+        s += f" [{lo:.1f}, {hi:.1f}]"
+    return s
+
+
+def print_board(rows: list[dict], conditions=("all",), metrics=()) -> None:
+    """One table per (task, condition): metrics down, models across, value [95% CI]."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    keys = sorted({(r["task"], r["condition"]) for r in rows if r["condition"] in conditions})
+    for task, cond in keys:
+        sel = [r for r in rows if r["task"] == task and r["condition"] == cond and (not metrics or r["metric"] in metrics)]
+        names = list(dict.fromkeys(r["metric"] for r in sel))
+        models = list(dict.fromkeys(r["model"] for r in sel))
+        cell = {(r["model"], r["metric"]): r for r in sel}
+        table = Table(title=f"{task} · {cond}", title_justify="left")
+        table.add_column("metric")
+        for model in models:
+            table.add_column(model, justify="right")
+        first = {m: next(r for r in sel if r["model"] == m) for m in models}
+        table.add_row("n (errors)", *[f"{first[m]['n']} ({first[m]['n_errors']})" for m in models])
+        for name in names:
+            table.add_row(name, *[_fmt(cell[m, name]["value"], cell[m, name]["ci_low"], cell[m, name]["ci_high"])
+                                  if (m, name) in cell else "–" for m in models])
+        console.print(table)
+
+
+def print_board_file(path: Path, tasks=(), conditions=("all",), metrics=()) -> None:
+    import pandas as pd
+
+    if not path.exists():
+        raise UserError(f"{path}: no leaderboard yet; run `make eval` first")
+    df = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    if tasks:
+        df = df[df["task"].isin(tasks)]
+    if df.empty:
+        raise UserError(f"{path}: no rows for task(s) {', '.join(tasks)}")
+    print_board(df.to_dict("records"), conditions, metrics)

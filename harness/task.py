@@ -1,0 +1,233 @@
+"""Tasks and items: YAML + JSONL loading, validation with one clear line per problem,
+and prompt rendering (Jinja2 templates versioned by the hash of their content)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import UserError
+from .paths import TASKS
+
+KNOWN_METRICS = ("rouge", "bleu", "chrf", "length_ratio", "numbers", "script", "key_facts")
+TEMPLATE_VARIABLES = {"source", "meta", "task"}
+
+
+class Generation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    temperature: float = 0.0
+    max_tokens: int = Field(512, gt=0)
+    top_p: float | None = None
+    seed: int | None = None
+
+
+class Lead(BaseModel):
+    """What `baseline/lead` returns for this task: the first `n` units of the source."""
+
+    model_config = ConfigDict(extra="forbid")
+    unit: Literal["chars", "sentences"] = "chars"
+    n: int = Field(200, gt=0)
+
+
+class TaskSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    kind: Literal["summarize", "translate"]
+    source_lang: str
+    target_lang: str
+    prompt: str
+    items: str
+    references: str
+    generation: Generation = Generation()
+    metrics: list[str]
+    lead: Lead = Lead()
+    description: str = ""
+    target_script: Literal["simplified", "traditional"] | None = None
+
+    @field_validator("metrics")
+    @classmethod
+    def _known_metrics(cls, value: list[str]) -> list[str]:
+        unknown = [m for m in value if m not in KNOWN_METRICS]
+        if unknown:
+            raise ValueError(f"unknown metric {unknown[0]!r} (known: {', '.join(KNOWN_METRICS)})")
+        return value
+
+
+@dataclass
+class Item:
+    id: str
+    source: str
+    references: list[str]
+    meta: dict[str, Any] = field(default_factory=dict)
+    key_facts: list[str] = field(default_factory=list)
+
+    @property
+    def condition(self) -> str:
+        return str(self.meta.get("condition", "all"))
+
+    @property
+    def block(self) -> str:
+        """Resampling unit for the block bootstrap (source section or document)."""
+        return str(self.meta.get("block", self.id))
+
+
+@dataclass
+class Task:
+    spec: TaskSpec
+    path: Path
+    template_text: str
+    items: list[Item]
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def prompt_hash(self) -> str:
+        return hashlib.sha256(self.template_text.encode("utf-8")).hexdigest()[:12]
+
+    def render(self, item: Item) -> list[dict[str, str]]:
+        from jinja2 import StrictUndefined, Template
+
+        text = Template(self.template_text, undefined=StrictUndefined, keep_trailing_newline=False).render(
+            source=item.source, meta=item.meta, task=self.spec.model_dump())
+        return [{"role": "user", "content": text}]
+
+
+def _read_text(path: Path, what: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{path}: {what} not found") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not valid UTF-8 (byte {exc.start}); save the file as UTF-8") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read {what} ({exc.strerror})") from None
+
+
+def _jsonl(path: Path, what: str) -> list[tuple[int, dict]]:
+    rows = []
+    for n, line in enumerate(_read_text(path, what).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UserError(f"{path}:{n}: invalid JSON ({exc.msg} at column {exc.colno})") from None
+        if not isinstance(row, dict):
+            raise UserError(f"{path}:{n}: expected a JSON object, got {type(row).__name__}")
+        rows.append((n, row))
+    return rows
+
+
+def _load_spec(path: Path) -> TaskSpec:
+    try:
+        data = yaml.safe_load(_read_text(path, "task file"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        raise UserError(f"{path}{where}: malformed YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: a task file must be a YAML mapping (id, kind, prompt, items, ...)")
+    try:
+        return TaskSpec.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"]) or "task"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling; see README 'Adding a task')"
+        raise UserError(f"{path}: {loc}: {msg}") from None
+
+
+def _check_template(path: Path, text: str) -> None:
+    from jinja2 import Environment, TemplateSyntaxError, meta
+
+    try:
+        ast = Environment().parse(text)
+    except TemplateSyntaxError as exc:
+        raise UserError(f"{path}:{exc.lineno}: template syntax error ({exc.message})") from None
+    unknown = sorted(meta.find_undeclared_variables(ast) - TEMPLATE_VARIABLES)
+    if unknown:
+        raise UserError(f"{path}: template uses unknown variable {unknown[0]!r} "
+                        f"(available: {', '.join(sorted(TEMPLATE_VARIABLES))})")
+
+
+def _items(spec: TaskSpec, base: Path) -> list[Item]:
+    items_path = (base / spec.items).resolve()
+    refs_path = (base / spec.references).resolve()
+    refs: dict[str, dict] = {}
+    for n, row in _jsonl(refs_path, "references file"):
+        rid = row.get("id")
+        if not isinstance(rid, str) or not rid:
+            raise UserError(f"{refs_path}:{n}: reference row without an 'id'")
+        got = row.get("references")
+        if not isinstance(got, list) or not got or not all(isinstance(r, str) and r.strip() for r in got):
+            raise UserError(f"{refs_path}:{n}: id {rid}: 'references' must be a non-empty list of non-empty strings")
+        if rid in refs:
+            raise UserError(f"{refs_path}:{n}: duplicate reference id {rid!r}")
+        refs[rid] = row
+    items, seen = [], {}
+    for n, row in _jsonl(items_path, "items file"):
+        extra = set(row) - {"id", "source", "ref_key", "meta"}
+        iid = row.get("id")
+        if not isinstance(iid, str) or not iid:
+            raise UserError(f"{items_path}:{n}: item without an 'id'")
+        if extra:
+            raise UserError(f"{items_path}:{n}: item {iid}: unknown key {sorted(extra)[0]!r} (allowed: id, source, ref_key, meta)")
+        if iid in seen:
+            raise UserError(f"{items_path}:{n}: duplicate id {iid!r} (first on line {seen[iid]})")
+        seen[iid] = n
+        source = row.get("source")
+        if not isinstance(source, str) or not source.strip():
+            raise UserError(f"{items_path}:{n}: item {iid}: empty or missing 'source'")
+        meta = row.get("meta", {})
+        if not isinstance(meta, dict):
+            raise UserError(f"{items_path}:{n}: item {iid}: 'meta' must be a JSON object")
+        key = row.get("ref_key", iid)
+        ref = refs.get(key)
+        if ref is None:
+            raise UserError(f"{items_path}:{n}: item {iid}: no reference with id {key!r} in {refs_path.name}")
+        facts = ref.get("key_facts", [])
+        if "key_facts" in spec.metrics and not facts:
+            raise UserError(f"{refs_path}: id {key}: task {spec.id} scores key_facts but the reference has none")
+        items.append(Item(iid, source, list(ref["references"]), meta, list(facts)))
+    if not items:
+        raise UserError(f"{items_path}: no items")
+    return items
+
+
+def load_task(path: Path) -> Task:
+    spec = _load_spec(path)
+    base = path.parent
+    template_path = base / spec.prompt
+    template_text = _read_text(template_path, "prompt template")
+    _check_template(template_path, template_text)
+    return Task(spec, path, template_text, _items(spec, base))
+
+
+def task_files(root: Path = TASKS) -> list[Path]:
+    return sorted(root.glob("*.yaml"))
+
+
+def load_tasks(names: list[str] | None = None, root: Path = TASKS) -> list[Task]:
+    files = {p.stem: p for p in task_files(root)}
+    if names:
+        missing = [n for n in names if n not in files and not Path(n).is_file()]
+        if missing:
+            raise UserError(f"unknown task {missing[0]!r} (tasks in {root}: {', '.join(files) or 'none'})")
+        paths = [files[n] if n in files else Path(n) for n in names]
+    else:
+        paths = list(files.values())
+    tasks = [load_task(p) for p in paths]
+    ids = [t.id for t in tasks]
+    dup = next((i for i in ids if ids.count(i) > 1), None)
+    if dup:
+        raise UserError(f"two task files declare the same id {dup!r}")
+    return tasks

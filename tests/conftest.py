@@ -1,0 +1,45 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HOME", str(ROOT / ".cache" / "huggingface"))
+
+
+@pytest.fixture
+def results(tmp_path, monkeypatch):
+    """A private results folder and response store for one test."""
+    out = tmp_path / "results"
+    monkeypatch.setenv("HARNESS_RESULTS", str(out))
+    monkeypatch.delenv("HARNESS_STORE", raising=False)
+    return out
+
+
+@pytest.fixture
+def server():
+    from fakeserver import FakeServer
+
+    with FakeServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def openai_env(server, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_BASE", server.base_url)
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key-1234567890")
+    return server
+
+
+def run_cli(*args, env=None, cwd=ROOT, timeout=600):
+    """Run the harness CLI in a subprocess, as a user would."""
+    import subprocess
+
+    full_env = {k: v for k, v in {**os.environ, **(env or {})}.items() if v is not None}
+    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
