@@ -42,7 +42,7 @@ class Limits:
     backoff_base: float = 1.0
     backoff_max: float = 60.0
     rpm: float | None = None
-    breaker: int = 10  # consecutive failed items before a model is stopped
+    breaker: int = 10  # consecutive failed calls (429s aside) before a model is stopped
 
 
 RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 529}
@@ -117,8 +117,12 @@ async def _attempt_all(req: Request, call: Call, lane: ModelLane, limits: Limits
         out.attempts = attempt + 1
         try:
             async with lane.semaphore:
+                if lane.open_reason:  # the circuit may have opened while this request queued
+                    out.error = lane.open_reason
+                    return out
                 out.response = await asyncio.wait_for(call(req, limits.timeout), timeout=limits.timeout + 5)
             out.error = None
+            lane.consecutive_failures = 0
             return out
         except asyncio.CancelledError:
             raise
@@ -126,6 +130,11 @@ async def _attempt_all(req: Request, call: Call, lane: ModelLane, limits: Limits
             code = _status(exc)
             kind = type(exc).__name__
             out.error = redact(f"{kind}{f' {code}' if code else ''}: {str(exc).splitlines()[0][:300] if str(exc) else kind}")
+            if code != 429:  # rate limits are for backoff to absorb, not a sign the model is down
+                lane.consecutive_failures += 1
+                if lane.consecutive_failures >= limits.breaker and not lane.open_reason:
+                    lane.open_reason = (f"circuit open: {req.model} stopped after {limits.breaker} consecutive "
+                                        f"failed calls (last: {out.error})")
             if not is_retryable(exc) or attempt == limits.max_retries:
                 return out
             wait = retry_after(exc)
@@ -151,12 +160,6 @@ async def run(requests: list[Request], call: Call, store: Store, limits: Limits,
         if out.response is not None:
             store.put(req.key, req.model, {"model": req.model, "messages": req.messages, "settings": req.settings},
                       out.response)
-            lane.consecutive_failures = 0
-        else:
-            lane.consecutive_failures += 1
-            if lane.consecutive_failures >= lim.breaker and not lane.open_reason:
-                lane.open_reason = (f"circuit open: {req.model} stopped after {lim.breaker} consecutive "
-                                    f"failed items (last: {out.error})")
         if on_done:
             on_done(out)
         return out
