@@ -21,7 +21,7 @@ EVAL_ARGS = $(foreach m,$(subst $(comma), ,$(MODEL)),--model $(m)) \
             $(if $(LIMIT),--limit $(LIMIT)) $(if $(filter full,$(SUITE)),--full) \
             $(foreach j,$(subst $(comma), ,$(JUDGE)),--judge $(j))
 
-.PHONY: eval test leaderboard report tasks check bench meta-eval venv clean
+.PHONY: browser eval test leaderboard report tasks check bench meta-eval venv clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found; install Python 3.11 or run 'make PY=python3 ...'"; exit 2; }
@@ -35,8 +35,14 @@ venv: $(STAMP)
 eval: $(STAMP)
 	$(BIN)/harness eval $(EVAL_ARGS)
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
+
+# the report test renders HTML in Debian's headless Chromium; install it when we can
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); } || \
+	  echo "note: chromium not installed; the report rendering test will be skipped"
 
 leaderboard: $(STAMP)
 	$(BIN)/harness leaderboard $(foreach t,$(subst $(comma), ,$(TASKS)),--task $(t))

@@ -82,8 +82,6 @@ def eval_cmd(models, task_names, limit, full, retry_errors, concurrency, rpm, ti
     from .pipeline import DEFAULT_LIMIT, RunOptions, run_eval
     from .runner import Limits
     from .task import load_tasks
-    from .table import print_board
-
     if not models:
         models = DEFAULT_MODELS
         if limit is None and not full:
@@ -95,7 +93,9 @@ def eval_cmd(models, task_names, limit, full, retry_errors, concurrency, rpm, ti
                       Limits(concurrency=concurrency, timeout=timeout, max_retries=max_retries, rpm=rpm),
                       with_ci=not no_ci)
     run_id, board, rows = run_eval(loaded, opts, results_dir())
-    print_board(rows)
+    from .table import print_board_file
+
+    print_board_file(results_dir() / "leaderboard.csv", [t.id for t in loaded])
     n_err = sum(r["n_errors"] for r in rows if r["condition"] == "all" and r["metric"] == "finish_length_rate")
     click.echo(f"run {run_id}: results/runs/{run_id}/items.csv, leaderboard results/leaderboard.csv"
                + (f"; {n_err} item(s) failed (see the error column; re-run to retry them)" if n_err else ""))
@@ -110,6 +110,109 @@ def leaderboard(task_names, conditions, metrics) -> None:
     from .table import print_board_file
 
     print_board_file(results_dir() / "leaderboard.csv", task_names, conditions or ("all",), metrics)
+
+
+@main.command("meta-eval")
+@click.option("--reference", type=click.Choice(["ref", "refB", "both"]), default="both", show_default=True,
+              help="Human translation used as the reference (ref = ref.A, refB = ref.B).")
+@click.option("--judge", "judges", multiple=True, help="LLM judge model to meta-evaluate as well (repeatable).")
+def meta_eval(reference, judges) -> None:
+    """Agreement of the metrics with expert MQM judgments (WMT21 TED zh→en): system- and
+    segment-level correlations with bootstrap CIs → results/meta/mqm_ted_zhen.csv."""
+    if judges:
+        raise UserError("--judge needs the judge module (issue 7), not yet available")
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    from .meta import run
+
+    rows, path = run(("ref", "refB") if reference == "both" else (reference,))
+    cell = {(r["reference"], r["metric"], r["level"], r["variant"], r["statistic"]): r["value"] for r in rows}
+    columns = [("system", "without_human", "pearson", "sys r"),
+               ("system", "without_human", "kendall", "sys τ"),
+               ("system", "with_human", "pearson", "sys r +human"),
+               ("system", "with_human", "kendall", "sys τ +human"),
+               ("segment", "pooled", "kendall", "seg τ pooled"),
+               ("segment", "item_avg", "kendall", "seg τ per item")]
+    table = Table(title="correlation with −MQM (13 MT systems; +human: with the other human translation)",
+                  title_justify="left", box=box.SIMPLE_HEAD)
+    for name in ("ref", "metric", *(c[3] for c in columns)):
+        table.add_column(name, justify="left" if name in ("ref", "metric") else "right", no_wrap=name == "metric")
+    for ref, metric in dict.fromkeys((r["reference"], r["metric"]) for r in rows):
+        table.add_row(ref, metric, *(f"{cell[ref, metric, *key[:3]]:+.3f}" for key in columns))
+    Console().print(table)
+    click.echo(f"95% bootstrap CIs and n in {path}")
+
+
+@main.command()
+@click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False), default="results/baseline.csv",
+              show_default=True)
+@click.option("--thresholds", type=click.Path(dir_okay=False), default=None, help="Default: gate.yaml")
+@click.option("--model", "models", multiple=True, help="Check these models (default: the baseline's).")
+@click.option("--summary", type=click.Path(dir_okay=False), default="results/check.md", show_default=True,
+              help="Where to write the Markdown summary (for a pull-request comment).")
+def check(baseline_path, thresholds, models, summary) -> None:
+    """CI gate: exit 1 if a metric dropped significantly and by more than its threshold."""
+    from pathlib import Path
+
+    from .gate import check as run_check, default_thresholds_path, load_thresholds, read_baseline, write_summary
+    from .task import load_tasks
+
+    baseline = read_baseline(Path(baseline_path))
+    th = load_thresholds(Path(thresholds) if thresholds else default_thresholds_path())
+    tasks = {t.id: t for t in load_tasks()}
+    code, md, _ = run_check(tasks, baseline, th, results_dir(), list(models) or None)
+    write_summary(md, Path(summary))
+    click.echo(md)
+    sys.exit(code)
+
+
+@main.group()
+def baseline() -> None:
+    """Manage the CI gate's baseline (a reviewed file in the repository)."""
+
+
+@baseline.command("update")
+@click.option("--model", "models", multiple=True, help="Default: the current baseline's models, "
+              "or the offline default models.")
+@click.option("--task", "task_names", multiple=True, help="Default: the current baseline's tasks, or every task.")
+@click.option("--limit", type=int, default=None, help="Items per task (default: the current baseline's items).")
+@click.option("--out", type=click.Path(dir_okay=False), default="results/baseline.csv", show_default=True)
+def baseline_update(models, task_names, limit, out) -> None:
+    """Record the current outputs as the new baseline."""
+    from pathlib import Path
+
+    from .gate import read_baseline, update_baseline
+    from .models import DEFAULT_MODELS
+    from .pipeline import DEFAULT_LIMIT
+    from .task import load_tasks
+
+    out = Path(out)
+    old = read_baseline(out) if out.exists() else None
+    models = list(models) or (sorted(old.model.unique()) if old is not None else list(DEFAULT_MODELS))
+    names = list(task_names) or (sorted(old.task.unique()) if old is not None else None)
+    tasks = load_tasks(names)
+    if limit is None and old is None:
+        limit = DEFAULT_LIMIT
+    if limit is None:  # keep the same items as before
+        keep = {t: set(old.item_id[old.task == t]) for t in old.task.unique()}
+        for t in tasks:
+            t.items = [i for i in t.items if i.id in keep.get(t.id, set())] or t.items
+    n = update_baseline(tasks, models, limit, out, results_dir())
+    click.echo(f"baseline: {out} ({n} outputs from {', '.join(models)}); review and commit it")
+
+
+@main.command()
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Default: results/report.html")
+def report(out) -> None:
+    """Write a static HTML report (opens from the file system, no server, no network)."""
+    from pathlib import Path
+
+    from .report import build
+
+    path = build(results_dir(), Path(out) if out else results_dir() / "report.html")
+    click.echo(f"report: {path}")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,10 @@ TASKS = ROOT / "tasks"
 REFERENCES = ROOT / "references"
 
 
+def tasks_dir() -> Path:
+    return Path(os.environ.get("HARNESS_TASKS", TASKS))
+
+
 def results_dir() -> Path:
     return Path(os.environ.get("HARNESS_RESULTS", ROOT / "results"))
 

@@ -64,11 +64,14 @@ def extra_params(model: str, task: Task, item: Item) -> dict:
             "harness_lead_n": task.spec.lead.n}
 
 
-def build_requests(tasks: list[Task], models: list[str], limit: int | None) -> list[Request]:
+def build_requests(tasks: list[Task], models: list[str], limit: int | None,
+                   only: dict[str, set[str]] | None = None) -> list[Request]:
+    """One request per (task, sampled item, model); `only` restricts items by id per task."""
     reqs = []
     for task in tasks:
         settings = task.spec.generation.model_dump(exclude_none=True)
-        for item in sample(task.items, limit):
+        chosen = [i for i in task.items if i.id in only.get(task.id, set())] if only is not None else task.items
+        for item in sample(chosen, limit):
             messages = task.render(item)
             for model in models:
                 extra = extra_params(model, task, item)
@@ -194,9 +197,13 @@ def run_eval(tasks: list[Task], opts: RunOptions, results: Path) -> tuple[str, "
     atomic_write_text(run_dir / "run.json", json.dumps(
         {"run_id": run_id, "created_at": created, "models": opts.models, "tasks": [t.id for t in tasks],
          "limit": opts.limit, "prompt_hashes": {t.id: t.prompt_hash for t in tasks},
+         "task_files": {t.id: str(t.path.resolve()) for t in tasks},
          "n_requests": len(requests), "n_cached": sum(o.cached for o in outcomes),
          "n_errors": sum(o.response is None for o in outcomes)}, indent=2))
     board = merge(results / "leaderboard.csv", board_rows)
+    from .comparisons import refresh
+
+    refresh(results, tasks)
     return run_id, board, board_rows
 
 

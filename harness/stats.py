@@ -68,8 +68,8 @@ def paired_test(stats_a: np.ndarray, stats_b: np.ndarray, blocks: list[str], sco
     p-value as in Koehn (2004) / sacrebleu, `(#{|d*| − mean|d*| ≥ |d|} + 1) / (R + 1)`. We count
     ties (≥ where sacrebleu has >): identical systems then get p = 1 instead of sacrebleu's
     1/(R+1); away from ties the two agree exactly (a test pins both)."""
-    n = len(stats_a)
-    diff = score(stats_a.sum(axis=0), n) - score(stats_b.sum(axis=0), n)
+    everything = np.ones((1, len(stats_a)))
+    diff = resampled_scores(stats_a, everything, score)[0] - resampled_scores(stats_b, everything, score)[0]
     weights = resample_weights(blocks, resamples, seed)
     d = resampled_scores(stats_a, weights, score) - resampled_scores(stats_b, weights, score)
     centred = np.abs(d) - np.abs(d).mean()

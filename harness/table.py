@@ -17,7 +17,7 @@ def _fmt(v, lo, hi) -> str:
     return s
 
 
-def print_board(rows: list[dict], conditions=("all",), metrics=()) -> None:
+def print_board(rows: list[dict], conditions=("all",), metrics=(), wide=None) -> None:
     """One table per (task, condition): metrics down, models across, value [95% CI]."""
     from rich.console import Console
     from rich.table import Table
@@ -35,8 +35,14 @@ def print_board(rows: list[dict], conditions=("all",), metrics=()) -> None:
             table.add_column(model, justify="right")
         first = {m: next(r for r in sel if r["model"] == m) for m in models}
         table.add_row("n (errors)", *[f"{first[m]['n']} ({first[m]['n_errors']})" for m in models])
+        ranks = {}
+        if wide is not None and len(wide):
+            w = wide[(wide.task == task) & (wide.condition == cond)].set_index("model")
+            ranks = {(m, c[5:]): w.loc[m, c] for m in models if m in w.index
+                     for c in w.columns if c.startswith("rank_") and isinstance(w.loc[m, c], str)}
         for name in names:
-            table.add_row(name, *[_fmt(cell[m, name]["value"], cell[m, name]["ci_low"], cell[m, name]["ci_high"])
+            table.add_row(name, *[(_fmt(cell[m, name]["value"], cell[m, name]["ci_low"], cell[m, name]["ci_high"])
+                                   + (f"  #{ranks[m, name]}" if (m, name) in ranks else ""))
                                   if (m, name) in cell else "–" for m in models])
         console.print(table)
 
@@ -51,4 +57,6 @@ def print_board_file(path: Path, tasks=(), conditions=("all",), metrics=()) -> N
         df = df[df["task"].isin(tasks)]
     if df.empty:
         raise UserError(f"{path}: no rows for task(s) {', '.join(tasks)}")
-    print_board(df.to_dict("records"), conditions, metrics)
+    wide_path = path.parent / "leaderboard_wide.csv"
+    wide = pd.read_csv(wide_path, keep_default_na=False, dtype=str) if wide_path.exists() else None
+    print_board(df.to_dict("records"), conditions, metrics, wide)

@@ -13,7 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import UserError
-from .paths import TASKS
+from .paths import tasks_dir
 
 KNOWN_METRICS = ("rouge", "bleu", "chrf", "length_ratio", "numbers", "script", "key_facts")
 TEMPLATE_VARIABLES = {"source", "meta", "task"}
@@ -212,11 +212,12 @@ def load_task(path: Path) -> Task:
     return Task(spec, path, template_text, _items(spec, base))
 
 
-def task_files(root: Path = TASKS) -> list[Path]:
-    return sorted(root.glob("*.yaml"))
+def task_files(root: Path | None = None) -> list[Path]:
+    return sorted((root or tasks_dir()).glob("*.yaml"))
 
 
-def load_tasks(names: list[str] | None = None, root: Path = TASKS) -> list[Task]:
+def load_tasks(names: list[str] | None = None, root: Path | None = None) -> list[Task]:
+    root = root or tasks_dir()
     files = {p.stem: p for p in task_files(root)}
     if names:
         missing = [n for n in names if n not in files and not Path(n).is_file()]

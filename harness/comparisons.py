@@ -1,0 +1,135 @@
+"""Pairwise significance between every two models, rank ranges, and the wide pivot.
+
+Comparisons are paired: two models are compared on the items both answered, re-scored
+from the outputs stored in the latest run of each (model, task), with the same block
+bootstrap as the leaderboard's CIs. Writes `results/pairwise.csv` and
+`results/leaderboard_wide.csv`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from pathlib import Path
+
+import numpy as np
+
+from . import stats as st
+from .io import atomic_write_csv, locked
+from .leaderboard import SCHEMA_VERSION, metric_fn, now
+
+PAIRWISE_COLUMNS = ["schema_version", "task", "condition", "metric", "model_a", "model_b", "value_a", "value_b",
+                    "diff", "diff_ci_low", "diff_ci_high", "p_value", "significant", "n", "method", "signature",
+                    "created_at"]
+ALPHA = 0.05
+
+
+def latest_outputs(results: Path) -> dict[tuple[str, str], "pd.DataFrame"]:  # noqa: F821
+    """(model, task) -> the item rows of the latest run that evaluated it."""
+    import pandas as pd
+
+    latest: dict[tuple[str, str], pd.DataFrame] = {}
+    for path in sorted((results / "runs").glob("*/items.csv")):
+        df = pd.read_csv(path, keep_default_na=False, dtype={"item_id": str, "output": str, "error": str})
+        for (model, task), rows in df.groupby(["model", "task"], sort=False):
+            latest[(model, task)] = rows
+    return latest
+
+
+def pairwise_rows(task, outputs: dict[str, "pd.DataFrame"], created: str) -> list[dict]:  # noqa: F821
+    from .scorers import registry
+
+    items = {it.id: it for it in task.items}
+    rows = []
+    scorers = {m: registry.make(m, task) for m in task.spec.metrics}
+    for a, b in itertools.combinations(sorted(outputs), 2):
+        da = outputs[a][outputs[a].error == ""].set_index("item_id")
+        db = outputs[b][outputs[b].error == ""].set_index("item_id")
+        common = [i for i in da.index if i in db.index and i in items]
+        if len(common) < 2:
+            continue
+        its = [items[i] for i in common]
+        views = {"all": np.arange(len(its))}
+        conds = sorted({it.condition for it in its})
+        if len(conds) > 1:
+            views.update({c: np.array([k for k, it in enumerate(its) if it.condition == c]) for c in conds})
+        for family, scorer in scorers.items():
+            sa = scorer.stats(list(da.loc[common, "output"]), its)
+            sb = scorer.stats(list(db.loc[common, "output"]), its)
+            for cond, sel in views.items():
+                if len(sel) < 2:
+                    continue
+                blocks = [its[k].block for k in sel]
+                for name in scorer.names:
+                    fn = metric_fn(scorer, name)
+                    res = st.paired_test(sa[sel], sb[sel], blocks, fn)
+                    va = scorer.score(sa[sel])[name]
+                    vb = scorer.score(sb[sel])[name]
+                    if math.isnan(va) or math.isnan(vb):
+                        continue
+                    rows.append({"schema_version": SCHEMA_VERSION, "task": task.id, "condition": cond,
+                                 "metric": name, "model_a": a, "model_b": b, "value_a": round(va, 4),
+                                 "value_b": round(vb, 4), "diff": round(res["diff"], 4),
+                                 "diff_ci_low": round(res["diff_ci_low"], 4),
+                                 "diff_ci_high": round(res["diff_ci_high"], 4),
+                                 "p_value": round(res["p_value"], 4), "significant": res["p_value"] < ALPHA,
+                                 "n": len(sel), "method": "paired-bootstrap|blocks:section|R:1000|seed:12345",
+                                 "signature": scorer.signature(), "created_at": created})
+    return rows
+
+
+def rank_table(board: "pd.DataFrame", pairwise: "pd.DataFrame") -> "pd.DataFrame":  # noqa: F821
+    """Wide pivot: one row per (task, condition, model), one column per metric, plus a rank
+    range per metric grouping models whose difference is not significant."""
+    import pandas as pd
+
+    from .scorers.registry import LOWER_IS_BETTER, TARGET_ONE
+
+    out = []
+    for (task, cond), grp in board.groupby(["task", "condition"], sort=True):
+        models = sorted(grp.model.unique())
+        wide = {m: {"task": task, "condition": cond, "model": m} for m in models}
+        for metric, rows in grp.groupby("metric"):
+            values = {r.model: r.value for r in rows.itertuples()}
+            for r in rows.itertuples():
+                wide[r.model][metric] = r.value
+                wide[r.model]["n"] = r.n
+                wide[r.model]["n_errors"] = r.n_errors
+            if metric in TARGET_ONE or rows.signature.iloc[0].startswith("accounting"):
+                continue
+            sig = pairwise[(pairwise.task == task) & (pairwise.condition == cond) & (pairwise.metric == metric)]
+            pairs = {(r.model_a, r.model_b): bool(r.significant) for r in sig.itertuples()}
+            names = [m for m in models if m in values and not pd.isna(values[m])]
+            ranks = st.rank_ranges(names, [values[m] for m in names],
+                                   lambda x, y: pairs.get((x, y), pairs.get((y, x), False)),
+                                   higher_is_better=metric not in LOWER_IS_BETTER)
+            for m, rank in ranks.items():
+                wide[m][f"rank_{metric}"] = rank
+        out.extend(wide.values())
+    return pd.DataFrame(out)
+
+
+def refresh(results: Path, tasks) -> tuple["pd.DataFrame", "pd.DataFrame"]:  # noqa: F821
+    """Recompute pairwise.csv and leaderboard_wide.csv from every model's latest outputs."""
+    import pandas as pd
+
+    latest = latest_outputs(results)
+    created = now()
+    rows = []
+    for task in tasks:
+        outputs = {m: df for (m, t), df in latest.items() if t == task.id}
+        rows.extend(pairwise_rows(task, outputs, created))
+    pairwise = pd.DataFrame(rows, columns=PAIRWISE_COLUMNS)
+    board_path = results / "leaderboard.csv"
+    board = pd.read_csv(board_path, keep_default_na=False, na_values=[""]) if board_path.exists() else pd.DataFrame()
+    with locked(results / "pairwise.csv"):
+        # keep comparisons of tasks not loaded this time
+        old_path = results / "pairwise.csv"
+        if old_path.exists():
+            old = pd.read_csv(old_path, keep_default_na=False, na_values=[""])
+            old = old[~old.task.isin([t.id for t in tasks])]
+            pairwise = pd.concat([old, pairwise], ignore_index=True) if len(old) else pairwise
+        atomic_write_csv(pairwise, results / "pairwise.csv", PAIRWISE_COLUMNS)
+        wide = rank_table(board, pairwise) if len(board) else pd.DataFrame()
+        atomic_write_csv(wide, results / "leaderboard_wide.csv")
+    return pairwise, wide
