@@ -76,7 +76,10 @@ def tasks_build() -> None:
 @click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds per request.")
 @click.option("--max-retries", type=int, default=4, show_default=True)
 @click.option("--no-ci", is_flag=True, help="Skip bootstrap confidence intervals (faster).")
-def eval_cmd(models, task_names, limit, full, retry_errors, concurrency, rpm, timeout, max_retries, no_ci) -> None:
+@click.option("--judge", "judges", multiple=True, help="litellm model that scores outputs with the task's rubric "
+              "(tasks/rubrics/) and compares every two models in both orders.")
+def eval_cmd(models, task_names, limit, full, retry_errors, concurrency, rpm, timeout, max_retries, no_ci,
+             judges) -> None:
     """Ask every model every item, score, and update results/leaderboard.csv."""
     from .models import DEFAULT_MODELS
     from .pipeline import DEFAULT_LIMIT, RunOptions, run_eval
@@ -91,7 +94,7 @@ def eval_cmd(models, task_names, limit, full, retry_errors, concurrency, rpm, ti
     loaded = load_tasks(list(task_names) or None)
     opts = RunOptions(list(dict.fromkeys(models)), None if full else limit, retry_errors,
                       Limits(concurrency=concurrency, timeout=timeout, max_retries=max_retries, rpm=rpm),
-                      with_ci=not no_ci)
+                      with_ci=not no_ci, judges=list(dict.fromkeys(judges)))
     run_id, board, rows = run_eval(loaded, opts, results_dir())
     from .table import print_board_file
 
@@ -143,6 +146,52 @@ def meta_eval(reference, judges) -> None:
         table.add_row(ref, metric, *(f"{cell[ref, metric, *key[:3]]:+.3f}" for key in columns))
     Console().print(table)
     click.echo(f"95% bootstrap CIs and n in {path}")
+
+
+@main.command()
+@click.option("--models", nargs=2, required=True, help="The two models to compare (already evaluated).")
+@click.option("--judge", required=True, help="litellm model that judges.")
+@click.option("--task", "task_names", multiple=True, help="Default: every task both models were evaluated on.")
+def compare(models, judge, task_names) -> None:
+    """Ask a judge which of two models' outputs is better, in both orders (a flip is a tie)."""
+    import math
+
+    from .comparisons import latest_outputs, merge_judge_pairwise, refresh
+    from .judging import compare as judge_pair
+    from .leaderboard import merge, now
+    from .models import preflight
+    from .pipeline import execute, store_path
+    from .runner import Limits
+    from .store import Store
+    from .task import load_tasks
+
+    preflight(judge)
+    a, b = models
+    latest = latest_outputs(results_dir())
+    tasks = [t for t in load_tasks(list(task_names) or None) if (a, t.id) in latest and (b, t.id) in latest]
+    if not tasks:
+        raise UserError(f"no task has outputs of both {a} and {b}; run `harness eval --model {a} --model {b}` first")
+    store = Store(store_path(results_dir()))
+    created, rows, board = now(), [], []
+    try:
+        for t in tasks:
+            outs = [{r.item_id: r.output for r in latest[(m, t.id)].itertuples() if not r.error} for m in (a, b)]
+            row, consistency = judge_pair(t, outs[0], outs[1], a, b, judge,
+                                          lambda reqs: execute(reqs, store, Limits()), created)
+            rows.append(row)
+            board.append({"schema_version": 1, "model": f"judge:{judge}", "task": t.id, "condition": "all",
+                          "metric": "judge_position_consistency", "value": consistency, "ci_low": math.nan,
+                          "ci_high": math.nan, "n": row["n"], "n_errors": 0,
+                          "signature": f"judge-reliability|judge:{judge}|pairwise-both-orders", "prompt_hash": "",
+                          "run_id": "compare", "created_at": created})
+            click.echo(f"{t.id}: {a} wins {row['value_a']:.1f}%, {b} wins {row['value_b']:.1f}%, "
+                       f"difference {row['diff']:+.1f} [{row['diff_ci_low']:+.1f}, {row['diff_ci_high']:+.1f}] "
+                       f"(p = {row['p_value']:.3f}, n = {row['n']}); position consistency {consistency:.1f}%")
+    finally:
+        store.close()
+    merge_judge_pairwise(results_dir(), rows)
+    merge(results_dir() / "leaderboard.csv", board)
+    refresh(results_dir(), tasks)
 
 
 @main.command()

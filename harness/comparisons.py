@@ -109,6 +109,22 @@ def rank_table(board: "pd.DataFrame", pairwise: "pd.DataFrame") -> "pd.DataFrame
     return pd.DataFrame(out)
 
 
+def merge_judge_pairwise(results: Path, rows: list[dict]) -> None:
+    """Keep the latest judge verdict row per (task, condition, metric, model pair)."""
+    import pandas as pd
+
+    path = results / "judge_pairwise.csv"
+    new = pd.DataFrame(rows, columns=PAIRWISE_COLUMNS)
+    with locked(path):
+        if path.exists():
+            old = pd.read_csv(path, keep_default_na=False, na_values=[""])
+            key = ["task", "condition", "metric", "model_a", "model_b"]
+            keys = set(map(tuple, new[key].astype(str).values))
+            old = old[~old[key].astype(str).apply(tuple, axis=1).isin(keys)]
+            new = pd.concat([old, new], ignore_index=True)
+        atomic_write_csv(new, path, PAIRWISE_COLUMNS)
+
+
 def refresh(results: Path, tasks) -> tuple["pd.DataFrame", "pd.DataFrame"]:  # noqa: F821
     """Recompute pairwise.csv and leaderboard_wide.csv from every model's latest outputs."""
     import pandas as pd
@@ -127,8 +143,12 @@ def refresh(results: Path, tasks) -> tuple["pd.DataFrame", "pd.DataFrame"]:  # n
         old_path = results / "pairwise.csv"
         if old_path.exists():
             old = pd.read_csv(old_path, keep_default_na=False, na_values=[""])
-            old = old[~old.task.isin([t.id for t in tasks])]
+            old = old[~old.task.isin([t.id for t in tasks]) & ~old.metric.astype(str).str.startswith("judge:")]
             pairwise = pd.concat([old, pairwise], ignore_index=True) if len(old) else pairwise
+        judge_path = results / "judge_pairwise.csv"
+        if judge_path.exists():  # the judges' both-order verdicts share the file and its schema
+            pairwise = pd.concat([pairwise, pd.read_csv(judge_path, keep_default_na=False, na_values=[""])],
+                                 ignore_index=True)
         atomic_write_csv(pairwise, results / "pairwise.csv", PAIRWISE_COLUMNS)
         wide = rank_table(board, pairwise) if len(board) else pd.DataFrame()
         atomic_write_csv(wide, results / "leaderboard_wide.csv")

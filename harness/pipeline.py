@@ -33,6 +33,7 @@ class RunOptions:
     retry_errors: bool = False
     limits: Limits = field(default_factory=Limits)
     with_ci: bool = True
+    judges: list[str] = field(default_factory=list)
 
 
 def _order_key(item_id: str) -> str:
@@ -115,13 +116,14 @@ def execute(requests: list[Request], store: Store, limits: Limits) -> list[Outco
                                on_done=lambda o: progress.advance(bar)))
 
 
-def score(task: Task, model: str, outcomes: list[tuple[Item, Outcome]]):
+def score(task: Task, model: str, outcomes: list[tuple[Item, Outcome]], extra_scorers: dict | None = None):
     from .leaderboard import Scored
     from .scorers import registry
 
     answered = [(it, o) for it, o in outcomes if o.response is not None]
     errored = [(it, o) for it, o in outcomes if o.response is None]
     scorers = {m: registry.make(m, task) for m in task.spec.metrics}
+    scorers.update(extra_scorers or {})
     hyps = [o.response["text"] for _, o in answered]
     items = [it for it, _ in answered]
     stats = {m: s.stats(hyps, items) if answered else np.zeros((0, 1)) for m, s in scorers.items()}
@@ -133,7 +135,8 @@ def score(task: Task, model: str, outcomes: list[tuple[Item, Outcome]]):
                   scorers, [meta(it) for it, _ in errored], acc)
 
 
-def item_rows(run_id: str, task: Task, model: str, outcomes: list[tuple[Item, Outcome]], scored) -> list[dict]:
+def item_rows(run_id: str, task: Task, model: str, outcomes: list[tuple[Item, Outcome]], scored,
+              judged: dict | None = None) -> list[dict]:
     per_item: dict[str, dict] = {}
     for family, scorer in scored.scorers.items():
         for i, iid in enumerate(scored.item_ids):
@@ -150,6 +153,9 @@ def item_rows(run_id: str, task: Task, model: str, outcomes: list[tuple[Item, Ou
                      "latency_s": r.get("latency_s", ""), "prompt_tokens": r.get("prompt_tokens", ""),
                      "completion_tokens": r.get("completion_tokens", ""), "cost_usd": r.get("cost_usd", ""),
                      "cached": o.cached, **per_item.get(it.id, {})})
+        for judge, j in (judged or {}).items():
+            rows[-1][f"judge:{judge}:rationale"] = j.rationale.get(it.id, "")
+            rows[-1][f"judge:{judge}:failure"] = j.failure.get(it.id, "")
     return rows
 
 
@@ -164,47 +170,88 @@ def run_eval(tasks: list[Task], opts: RunOptions, results: Path) -> tuple[str, "
     import pandas as pd
 
     from .leaderboard import merge, now, rows_for
+    from .models import preflight
 
     check_writable(results)
-    for m in opts.models:
-        from .models import preflight
-
+    for m in [*opts.models, *opts.judges]:
         preflight(m)
     requests = build_requests(tasks, opts.models, opts.limit)
     store = Store(store_path(results))
+    run_id, created = new_run_id(), now()
     try:
         if opts.retry_errors:
             _report_retry(results, store, requests)
         outcomes = execute(requests, store, opts.limits)
+        by_key = {(o.request.model, o.request.tag): o for o in outcomes}
+        answers = {(o.request.model, *o.request.tag): o.response["text"] for o in outcomes if o.response}
+        judged, judge_rows = {}, []
+        if opts.judges:
+            from .judging import judge_outputs
+
+            judged = judge_outputs(tasks, answers, opts.judges, lambda reqs: execute(reqs, store, opts.limits))
+            judge_rows = _judge_comparisons(tasks, answers, opts, store, created)
     finally:
         store.close()
-    run_id, created = new_run_id(), now()
-    by_key = {(o.request.model, o.request.tag): o for o in outcomes}
     all_items, board_rows = [], []
     for task in tasks:
         picked = {r.tag[1] for r in requests if r.tag[0] == task.id}
         items = [it for it in task.items if it.id in picked]
+        chrf_by_model: dict[str, dict] = {}
         for model in opts.models:
             pairs = [(it, by_key[(model, (task.id, it.id))]) for it in items]
             if not pairs:
                 continue
-            scored = score(task, model, pairs)
-            all_items.extend(item_rows(run_id, task, model, pairs, scored))
+            mine = {j: judged[(j, task.id, model)] for j in opts.judges if (j, task.id, model) in judged}
+            from .judging import scorer_for
+
+            extra = {f"judge:{j}": scorer_for(j, task, jd) for j, jd in mine.items()}
+            scored = score(task, model, pairs, extra)
+            rows = item_rows(run_id, task, model, pairs, scored, mine)
+            all_items.extend(rows)
+            chrf_by_model[model] = {r["item_id"]: r.get("score_chrf", math.nan) for r in rows}
             board_rows.extend(rows_for(scored, run_id, created, with_ci=opts.with_ci))
+        for j in opts.judges:
+            from .judging import reliability_rows
+
+            by_model = {m: judged[(j, task.id, m)] for m in opts.models if (j, task.id, m) in judged}
+            consistency = [r["consistency"] for r in judge_rows if r["judge"] == j and r["row"]["task"] == task.id
+                           and not math.isnan(r["consistency"])]
+            board_rows.extend(reliability_rows(j, task, by_model, chrf_by_model, run_id, created,
+                                               float(np.mean(consistency)) if consistency else None))
     run_dir = results / "runs" / run_id
-    metric_cols = sorted({k for r in all_items for k in r if k.startswith("score_")})
+    metric_cols = sorted({k for r in all_items for k in r if k.startswith(("score_", "judge:"))})
     atomic_write_csv(pd.DataFrame(all_items), run_dir / "items.csv", ITEM_COLUMNS + metric_cols)
     atomic_write_text(run_dir / "run.json", json.dumps(
-        {"run_id": run_id, "created_at": created, "models": opts.models, "tasks": [t.id for t in tasks],
-         "limit": opts.limit, "prompt_hashes": {t.id: t.prompt_hash for t in tasks},
+        {"run_id": run_id, "created_at": created, "models": opts.models, "judges": opts.judges,
+         "tasks": [t.id for t in tasks], "limit": opts.limit, "prompt_hashes": {t.id: t.prompt_hash for t in tasks},
          "task_files": {t.id: str(t.path.resolve()) for t in tasks},
          "n_requests": len(requests), "n_cached": sum(o.cached for o in outcomes),
          "n_errors": sum(o.response is None for o in outcomes)}, indent=2))
     board = merge(results / "leaderboard.csv", board_rows)
+    if judge_rows:
+        from .comparisons import merge_judge_pairwise
+
+        merge_judge_pairwise(results, [r["row"] for r in judge_rows])
     from .comparisons import refresh
 
     refresh(results, tasks)
     return run_id, board, board_rows
+
+
+def _judge_comparisons(tasks, answers: dict, opts: RunOptions, store: Store, created: str) -> list[dict]:
+    """Both-order pairwise verdicts of every judge on every pair of models of this run."""
+    from .judging import compare, model_pairs
+
+    out = []
+    for judge in opts.judges:
+        for task in tasks:
+            for a, b in model_pairs(opts.models):
+                oa = {i: t for (m, tid, i), t in answers.items() if m == a and tid == task.id}
+                ob = {i: t for (m, tid, i), t in answers.items() if m == b and tid == task.id}
+                row, consistency = compare(task, oa, ob, a, b, judge,
+                                           lambda reqs: execute(reqs, store, opts.limits), created)
+                out.append({"judge": judge, "row": row, "consistency": consistency})
+    return out
 
 
 def _report_retry(results: Path, store: Store, requests: list[Request]) -> None:
