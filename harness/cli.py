@@ -119,18 +119,35 @@ def leaderboard(task_names, conditions, metrics) -> None:
 @click.option("--reference", type=click.Choice(["ref", "refB", "both"]), default="both", show_default=True,
               help="Human translation used as the reference (ref = ref.A, refB = ref.B).")
 @click.option("--judge", "judges", multiple=True, help="LLM judge model to meta-evaluate as well (repeatable).")
-def meta_eval(reference, judges) -> None:
+@click.option("--segments", type=int, default=None,
+              help="Use only the first N segments (a cheaper sample when a judge is asked).")
+def meta_eval(reference, judges, segments) -> None:
     """Agreement of the metrics with expert MQM judgments (WMT21 TED zh→en): system- and
     segment-level correlations with bootstrap CIs → results/meta/mqm_ted_zhen.csv."""
-    if judges:
-        raise UserError("--judge needs the judge module (issue 7), not yet available")
     from rich import box
     from rich.console import Console
     from rich.table import Table
 
     from .meta import run
 
-    rows, path = run(("ref", "refB") if reference == "both" else (reference,))
+    extra_for = None
+    if judges:
+        from .meta_judge import judge_scores
+        from .models import preflight
+        from .pipeline import execute, store_path
+        from .runner import Limits
+        from .store import Store
+
+        for j in judges:
+            preflight(j)
+        store = Store(store_path(results_dir()))
+
+        def extra_for(data, ref):
+            found = {}
+            for j in judges:
+                found.update(judge_scores(data, ref, j, lambda reqs: execute(reqs, store, Limits())))
+            return found
+    rows, path = run(("ref", "refB") if reference == "both" else (reference,), extra_for, segments)
     cell = {(r["reference"], r["metric"], r["level"], r["variant"], r["statistic"]): r["value"] for r in rows}
     columns = [("system", "without_human", "pearson", "sys r"),
                ("system", "without_human", "kendall", "sys τ"),

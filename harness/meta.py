@@ -88,6 +88,11 @@ class MQMSet:
         so we keep the stated convention and the test marks Borderline as a known mismatch."""
         return {s: float(row.mean()) for s, row in zip(self.systems, self.mqm)}
 
+    def head(self, n: int) -> "MQMSet":
+        """The first n segments (a cheaper sample for expensive metrics such as a judge)."""
+        return MQMSet(self.systems, self.seg_ids[:n], self.sources[:n], self.docs[:n],
+                      {s: t[:n] for s, t in self.targets.items()}, self.mqm[:, :n])
+
     def items(self, reference: str) -> list[Item]:
         """The segments as harness items, with `reference`'s translation as the reference."""
         return [Item(seg, src, [ref], {"doc": doc})
@@ -356,13 +361,19 @@ def output_path() -> Path:
 
 
 def run(references: tuple[str, ...] = ("ref", "refB"),
-        extra: Mapping[str, Mapping[tuple[str, str], float]] | None = None) -> tuple[list[dict], Path]:
-    """Load the data, evaluate, write results/meta/mqm_ted_zhen.csv atomically."""
+        extra_for=None, segments: int | None = None) -> tuple[list[dict], Path]:
+    """Load the data, evaluate, write results/meta/mqm_ted_zhen.csv atomically.
+    `extra_for(data, ref)` may add scores computed elsewhere (a judge) for that reference."""
     import pandas as pd
 
     from .io import atomic_write_csv
 
-    rows = evaluate(load_mqm(), references, extra)
+    data = load_mqm()
+    if segments:
+        data = data.head(segments)
+    rows = []
+    for ref in references:
+        rows += evaluate(data, (ref,), extra_for(data, ref) if extra_for else None)
     df = pd.DataFrame(rows, columns=COLUMNS)
     df[["value", "ci_low", "ci_high"]] = df[["value", "ci_low", "ci_high"]].astype(float).round(4)
     path = output_path()

@@ -43,9 +43,11 @@ def test_local_model_under_runner_concurrency(tmp_path):
 
 def test_local_model_long_input_is_truncated_not_crashing():
     models.register()
-    msgs = [{"role": "user", "content": "word " * 12000 + "\nSummarize in one word."}]
+    msgs = [{"role": "user", "content": "word " * 6000 + "\nSummarize in one word."}]
     out = asyncio.run(models.call("local/smollm2-135m", msgs, {"temperature": 0, "max_tokens": 4}, {}, 300))
-    assert out["input_truncated"] is True and out["prompt_tokens"] <= 8192
+    from harness.models.local_llama import N_CTX
+
+    assert out["input_truncated"] is True and out["prompt_tokens"] <= N_CTX
 
 
 def test_lead_baseline():

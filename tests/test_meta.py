@@ -197,6 +197,30 @@ def test_csv_has_promised_columns_and_rows(cli_run):
     assert df["signature"].str.contains("ref:ref.").all()
 
 
-def test_cli_judge_is_not_available_yet():
-    result = CliRunner().invoke(main, ["meta-eval", "--judge", "openai/gpt-4o-mini"])
-    assert result.exit_code == 2 and "issue 7" in result.output
+def test_cli_judge_on_a_sample_is_scored_and_cached(tmp_path, monkeypatch):
+    import json as _json
+
+    from fakeserver import FakeServer
+
+    def judge(messages, body):  # a scripted judge: more errors for longer candidates
+        cand = messages[-1]["content"].split("CANDIDATE:")[1]
+        n = len(cand.split()) % 4
+        return _json.dumps({"errors": [{"category": "accuracy", "severity": "minor", "span": "x"}] * n,
+                            "rationale": "scripted"})
+
+    monkeypatch.setenv("HARNESS_RESULTS", str(tmp_path / "r"))
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-meta-000000000")
+    with FakeServer(judge) as srv:
+        monkeypatch.setenv("OPENAI_API_BASE", srv.base_url)
+        args = ["meta-eval", "--judge", "openai/j", "--segments", "20"]
+        result = CliRunner().invoke(main, args, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        asked = srv.count()
+        # with reference: 20 segments x 14 systems x 2 references; reference-free: every one of the
+        # 15 systems once (the same question for either reference is answered from the cache)
+        assert asked == 20 * 14 * 2 + 20 * 15
+        assert CliRunner().invoke(main, args).exit_code == 0 and srv.count() == asked  # cached
+    df = pd.read_csv(tmp_path / "r" / "meta" / "mqm_ted_zhen.csv")
+    for ref in ("ref.A", "ref.B"):
+        got = set(df.loc[df.reference == ref, "metric"])
+        assert {"judge:openai/j:ref-free", "judge:openai/j:with-ref", "chrf"} <= got
