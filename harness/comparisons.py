@@ -72,7 +72,7 @@ def pairwise_rows(task, outputs: dict[str, "pd.DataFrame"], created: str) -> lis
                                  "value_b": round(vb, 4), "diff": round(res["diff"], 4),
                                  "diff_ci_low": round(res["diff_ci_low"], 4),
                                  "diff_ci_high": round(res["diff_ci_high"], 4),
-                                 "p_value": round(res["p_value"], 4), "significant": res["p_value"] < ALPHA,
+                                 "p_value": round(res["p_value"], 4), "significant": st.significant(res, ALPHA),
                                  "n": len(sel), "method": "paired-bootstrap|blocks:section|R:1000|seed:12345",
                                  "signature": scorer.signature(), "created_at": created})
     return rows

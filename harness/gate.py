@@ -167,7 +167,7 @@ def check(tasks_by_id: dict, baseline: "pd.DataFrame", thresholds: Thresholds, r
                     sign = -1 if name in LOWER_IS_BETTER else 1
                     drop = -sign * res["diff"]  # positive = worse
                     limit = thresholds.of(name)
-                    regressed = drop > limit and res["p_value"] < thresholds.alpha
+                    regressed = drop > limit and st.significant(res, thresholds.alpha)
                     rows.append({"model": model, "task": task.id, "metric": name, "before": vb, "after": va,
                                  "diff": res["diff"], "ci_low": res["diff_ci_low"], "ci_high": res["diff_ci_high"],
                                  "p_value": res["p_value"], "threshold": limit, "regressed": regressed,

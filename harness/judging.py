@@ -133,7 +133,7 @@ def compare(task, outputs_a: dict[str, str], outputs_b: dict[str, str], model_a:
            "value_b": round(100 * losses / n, 4) if n else math.nan,
            "diff": round(res["diff"], 4), "diff_ci_low": round(res["diff_ci_low"], 4),
            "diff_ci_high": round(res["diff_ci_high"], 4), "p_value": round(res["p_value"], 4),
-           "significant": bool(res["p_value"] < 0.05) if n >= 2 else False, "n": n,
+           "significant": st.significant(res) if n >= 2 else False, "n": n,
            "method": f"judge-both-orders|flip=tie|ties:{int(ties)}|position_consistency:{consistency:.1f}",
            "signature": f"judge|model:{judge}|rubric:{rubric.id}@{rubric.text_hash}|pairwise", "created_at": created}
     return row, consistency

@@ -10,6 +10,7 @@ over conditions weighted equally, or `tag=value` for a tag view (e.g.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -106,7 +107,10 @@ def _macro_rows(sc: Scored, family: str, run_id: str, created_at: str, n_err: in
     for name in scorer.names:
         value = float(np.mean([scorer.score(stats[c])[name] for c in cols]))
         per_cond = [st.resampled_scores(stats[c], weights[:, c], metric_fn(scorer, name)) for c in cols]
-        lo, hi = st.percentile_ci(np.nanmean(np.array(per_cond, dtype=float), axis=0)) if with_ci else (math.nan, math.nan)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a resample may miss a condition entirely
+            mean = np.nanmean(np.array(per_cond, dtype=float), axis=0) if with_ci else None
+        lo, hi = st.percentile_ci(mean) if with_ci else (math.nan, math.nan)
         out.append(_row(sc, "macro", name, value, lo, hi, len(sc.item_ids), n_err,
                         scorer.signature() + "|macro:conditions-equal", run_id, created_at))
     return out

@@ -16,6 +16,7 @@ from typing import Callable
 import numpy as np
 
 RESAMPLES = 1000
+MIN_BLOCKS = 5  # below this many independent blocks a bootstrap cannot support a significance claim
 SEED = 12345  # sacrebleu's default seed
 ScoreSums = Callable[[np.ndarray, float], float]  # (summed stats, item count) -> score
 
@@ -75,7 +76,14 @@ def paired_test(stats_a: np.ndarray, stats_b: np.ndarray, blocks: list[str], sco
     centred = np.abs(d) - np.abs(d).mean()
     p = (np.sum(centred >= abs(diff) - 1e-12) + 1) / (resamples + 1)
     lo, hi = percentile_ci(d)
-    return {"diff": float(diff), "diff_ci_low": lo, "diff_ci_high": hi, "p_value": float(p)}
+    return {"diff": float(diff), "diff_ci_low": lo, "diff_ci_high": hi, "p_value": float(p),
+            "blocks": len(set(blocks))}
+
+
+def significant(result: dict, alpha: float = 0.05) -> bool:
+    """p < alpha on at least MIN_BLOCKS blocks: with 2-4 documents the resampling
+    distribution is too coarse to trust a small p (3 documents give 10 distinct resamples)."""
+    return result["p_value"] < alpha and result.get("blocks", MIN_BLOCKS) >= MIN_BLOCKS
 
 
 def rank_ranges(names: list[str], values: list[float], significant: Callable[[str, str], bool],

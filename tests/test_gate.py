@@ -50,7 +50,9 @@ def test_gate_exit_codes(project, tmp_path):
     base = str(results / "baseline.csv")
     out = invoke("baseline", "update", "--model", "openai/mt", "--out", base)
     assert out.exit_code == 0, out.output
-    assert len(pd.read_csv(base)) == 3  # the default sample
+    from harness.pipeline import DEFAULT_LIMIT
+
+    assert len(pd.read_csv(base)) == DEFAULT_LIMIT  # the default sample
     out = invoke("baseline", "update", "--model", "openai/mt", "--limit", "40", "--out", base)
     assert out.exit_code == 0 and len(pd.read_csv(base)) == 40
     summary = tmp_path / "check.md"
