@@ -84,8 +84,38 @@ def rows_for(sc: Scored, run_id: str, created_at: str, with_ci: bool = True) -> 
                                  run_id, created_at))
         if len(set(sc.conditions)) > 1:
             rows.extend(_macro_rows(sc, family, run_id, created_at, errors_all, with_ci))
+    rows.extend(_pair_delta_rows(sc, run_id, created_at, with_ci))
     rows.extend(_accounting_rows(sc, run_id, created_at, errors_all))
     return rows
+
+
+NOISY, CLEANED = "noisy-script", "noisy-script-cleaned"
+
+
+def _pair_delta_rows(sc: Scored, run_id: str, created_at: str, with_ci: bool) -> list[dict]:
+    """Noisy minus cleaned text of the same passages (items paired by `pair`), with a paired
+    bootstrap CI over the pairs: the cost of the conversion noise with content held fixed."""
+    where = {(m.get("pair"), m["condition"]): i for i, m in enumerate(sc.metas) if m.get("pair")}
+    pairs = sorted({p for p, c in where if c == NOISY and (p, CLEANED) in where})
+    if len(pairs) < 2:
+        return []
+    noisy = np.array([where[p, NOISY] for p in pairs])
+    clean = np.array([where[p, CLEANED] for p in pairs])
+    blocks = [sc.blocks[i] for i in noisy]
+    out = []
+    for family, scorer in sc.scorers.items():
+        stats = sc.stats[family]
+        for name in scorer.names:
+            fn = metric_fn(scorer, name)
+            if with_ci:
+                res = st.paired_test(stats[noisy], stats[clean], blocks, fn)
+            else:
+                res = {"diff": scorer.score(stats[noisy])[name] - scorer.score(stats[clean])[name],
+                       "diff_ci_low": math.nan, "diff_ci_high": math.nan}
+            out.append(_row(sc, f"delta={NOISY}-minus-cleaned", name, res["diff"], res["diff_ci_low"],
+                            res["diff_ci_high"], len(pairs), 0, scorer.signature() + "|paired:noisy-minus-cleaned",
+                            run_id, created_at))
+    return out
 
 
 def metric_fn(scorer, name: str):

@@ -42,6 +42,7 @@ class Limits:
     backoff_base: float = 1.0
     backoff_max: float = 60.0
     rpm: float | None = None
+    tpm: float | None = None  # tokens per minute (prompt estimate + max_tokens)
     breaker: int = 10  # consecutive failed calls (429s aside) before a model is stopped
 
 
@@ -76,20 +77,21 @@ def retry_after(exc: BaseException) -> float | None:
 
 
 class RateLimiter:
-    """Spaces request starts evenly to stay under `rpm` requests per minute."""
+    """Spaces request starts to stay under `per_minute` units per minute (requests, or tokens
+    when each call weighs its estimated token count)."""
 
-    def __init__(self, rpm: float | None):
-        self.interval = 60.0 / rpm if rpm else 0.0
+    def __init__(self, per_minute: float | None):
+        self.interval = 60.0 / per_minute if per_minute else 0.0
         self.next_at = 0.0
         self.lock = asyncio.Lock()
 
-    async def wait(self) -> None:
+    async def wait(self, cost: float = 1.0) -> None:
         if not self.interval:
             return
         async with self.lock:
             now = time.monotonic()
             delay = self.next_at - now
-            self.next_at = max(now, self.next_at) + self.interval
+            self.next_at = max(now, self.next_at) + self.interval * cost
         if delay > 0:
             await asyncio.sleep(delay)
 
@@ -100,8 +102,15 @@ class ModelLane:
     def __init__(self, limits: Limits):
         self.semaphore = asyncio.Semaphore(limits.concurrency)
         self.limiter = RateLimiter(limits.rpm)
+        self.tokens = RateLimiter(limits.tpm)
         self.consecutive_failures = 0
         self.open_reason: str | None = None
+
+
+def estimated_tokens(req: Request) -> float:
+    """Prompt characters / 3 (generous for English, about right for Chinese) + max_tokens."""
+    chars = sum(len(str(m.get("content", ""))) for m in req.messages)
+    return chars / 3 + float(req.settings.get("max_tokens") or 0)
 
 
 Call = Callable[[Request, float], Any]  # async (request, timeout) -> response dict
@@ -114,6 +123,7 @@ async def _attempt_all(req: Request, call: Call, lane: ModelLane, limits: Limits
             out.error = lane.open_reason
             return out
         await lane.limiter.wait()
+        await lane.tokens.wait(estimated_tokens(req))
         out.attempts = attempt + 1
         try:
             async with lane.semaphore:

@@ -236,3 +236,29 @@ def test_loader_fuzz_only_raises_user_errors(tmp_path_factory, lines, spec):
         load_task(path)
     except UserError as exc:
         assert "\n" not in str(exc) and str(exc)
+
+
+def test_rate_limits_space_calls(monkeypatch, tmp_path):
+    from harness.runner import RateLimiter, estimated_tokens
+
+    clock = {"t": 100.0}
+    waits = []
+    monkeypatch.setattr("harness.runner.time.monotonic", lambda: clock["t"])
+
+    async def fake_sleep(s):
+        waits.append(s)
+
+    monkeypatch.setattr(asyncio, "sleep", fake_sleep)
+
+    async def go():
+        rpm = RateLimiter(120)  # one start every 0.5 s
+        for _ in range(3):
+            await rpm.wait()
+        tpm = RateLimiter(6000)  # 100 tokens per second
+        await tpm.wait(300)
+        await tpm.wait(300)
+
+    asyncio.run(go())
+    assert waits == [pytest.approx(0.5), pytest.approx(1.0), pytest.approx(3.0)]
+    req = Request("m", [{"role": "user", "content": "x" * 300}], {"max_tokens": 50}, "k")
+    assert estimated_tokens(req) == pytest.approx(150)
