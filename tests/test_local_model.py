@@ -70,3 +70,21 @@ def test_baselines_and_local_model_on_a_task(tmp_path, results):
     assert by["baseline/copy", "b"].output == "模型越来越大。数据越来越多。"
     assert by["local/smollm2-135m", "a"].output.strip()
     assert by["local/smollm2-135m", "a"].finish_reason in {"stop", "length"}
+
+
+def test_local_model_can_judge_offline(tmp_path, results):
+    """The embedded model as judge: grammar-constrained JSON, so its replies parse; its
+    weakness shows in the reliability rows rather than being hidden."""
+    items = [{"id": "a", "source": "今天天气很好。", "meta": {"condition": "c"}}]
+    refs = [{"id": "a", "references": ["The weather is nice today."]}]
+    task = make_task(tmp_path / "t", items, refs, max_tokens=16)
+    out = CliRunner().invoke(main, ["eval", "--model", "baseline/copy", "--judge", "local/smollm2-135m",
+                                    "--task", str(task), "--no-ci"])
+    assert out.exit_code == 0, out.output
+    board = pd.read_csv(results / "leaderboard.csv")
+    rel = board[board.model == "judge:local/smollm2-135m"].set_index("metric").value
+    assert "judge_parse_failure_rate" in rel and "judge_self_agreement" in rel
+    items_csv = pd.read_csv(next((results / "runs").glob("*/items.csv")), keep_default_na=False)
+    score = items_csv["score_judge:local/smollm2-135m:overall"].iloc[0]
+    failure = items_csv["judge:local/smollm2-135m:failure"].iloc[0]
+    assert (score != "" and 1 <= float(score) <= 5) or failure.startswith(("parse failure", "judge call failed"))
