@@ -59,11 +59,29 @@ def unicodedata_nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
+class _Ratio:
+    """Checks whose per-item statistics are (hits, total): the corpus value is
+    scale × Σhits / Σtotal, undefined when nothing was counted."""
+
+    names: tuple[str, ...] = ()
+    scale = 100.0
+
+    def score(self, stats: np.ndarray) -> dict[str, float]:
+        return self.score_sums(stats.sum(axis=0), len(stats))
+
+    def score_sums(self, total: np.ndarray, n: float) -> dict[str, float]:
+        return {self.names[0]: float(self.scale * total[0] / total[1]) if n and total[1] else float("nan")}
+
+    def score_matrix(self, sums: np.ndarray, counts: np.ndarray) -> dict[str, np.ndarray]:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return {self.names[0]: self.scale * sums[:, 0] / np.where(sums[:, 1] > 0, sums[:, 1], np.nan)}
+
+
 def _same(a: float, b: float) -> bool:
     return abs(a - b) <= 1e-6 * max(abs(a), abs(b), 1.0)
 
 
-class Numbers:
+class Numbers(_Ratio):
     """Share of the source's numbers (with Chinese scale characters applied) that appear in
     the output with the same value, in any notation the output language uses."""
 
@@ -81,16 +99,6 @@ class Numbers:
             out[i] = [sum(1 for v in src if any(_same(v, g) for g in got)), len(src)]
         return out
 
-    def score(self, stats: np.ndarray) -> dict[str, float]:
-        return self.score_sums(stats.sum(axis=0), len(stats))
-
-    def score_sums(self, total: np.ndarray, n: float) -> dict[str, float]:
-        return {"number_recall": float(100 * total[0] / total[1]) if n and total[1] else float("nan")}
-
-    def score_matrix(self, sums: np.ndarray, counts: np.ndarray) -> dict[str, np.ndarray]:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return {"number_recall": 100 * sums[:, 0] / np.where(sums[:, 1] > 0, sums[:, 1], np.nan)}
-
 
 @lru_cache(maxsize=65536)
 def _is_traditional_only(ch: str) -> bool:
@@ -102,7 +110,7 @@ def _is_traditional_only(ch: str) -> bool:
 HAN_CHAR = re.compile(f"[{HAN}]")
 
 
-class Script:
+class Script(_Ratio):
     """Share of Han characters in the output that exist only in Traditional script, where
     Simplified was asked (lower is better)."""
 
@@ -122,22 +130,13 @@ class Script:
             out[i] = [sum(_is_traditional_only(c) for c in han), len(han)]
         return out
 
-    def score(self, stats: np.ndarray) -> dict[str, float]:
-        return self.score_sums(stats.sum(axis=0), len(stats))
 
-    def score_sums(self, total: np.ndarray, n: float) -> dict[str, float]:
-        return {"script_trad_share": float(100 * total[0] / total[1]) if n and total[1] else float("nan")}
-
-    def score_matrix(self, sums: np.ndarray, counts: np.ndarray) -> dict[str, np.ndarray]:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return {"script_trad_share": 100 * sums[:, 0] / np.where(sums[:, 1] > 0, sums[:, 1], np.nan)}
-
-
-class LengthRatio:
+class LengthRatio(_Ratio):
     """Output length / reference length in tokens (Han characters or words), corpus-level."""
 
     family = "length_ratio"
     names = ("length_ratio",)
+    scale = 1.0
 
     def __init__(self, lang: str):
         self.lang = lang
@@ -152,16 +151,6 @@ class LengthRatio:
             out[i] = [len(tokenize(normalize(hyp, self.lang))), ref]
         return out
 
-    def score(self, stats: np.ndarray) -> dict[str, float]:
-        return self.score_sums(stats.sum(axis=0), len(stats))
-
-    def score_sums(self, total: np.ndarray, n: float) -> dict[str, float]:
-        return {"length_ratio": float(total[0] / total[1]) if n and total[1] else float("nan")}
-
-    def score_matrix(self, sums: np.ndarray, counts: np.ndarray) -> dict[str, np.ndarray]:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return {"length_ratio": sums[:, 0] / np.where(sums[:, 1] > 0, sums[:, 1], np.nan)}
-
 
 STOPWORDS = frozenset("""a an the of to in on for and or but is are was were be been by with as at from that this
 these those it its he she they his her their has have had not no than then so such which who whom what when where
@@ -172,7 +161,7 @@ def content_tokens(text: str, lang: str) -> set[str]:
     return {t for t in tokenize(normalize(text, lang)) if t not in STOPWORDS}
 
 
-class KeyFacts:
+class KeyFacts(_Ratio):
     """Lexical key-fact recall: a fact counts as covered when at least 60% of its content
     tokens appear in the output. A proxy (a paraphrase can be missed); the judge's coverage
     dimension is the semantic counterpart."""
@@ -198,13 +187,3 @@ class KeyFacts:
                     covered += 1
             out[i] = [covered, len(it.key_facts)]
         return out
-
-    def score(self, stats: np.ndarray) -> dict[str, float]:
-        return self.score_sums(stats.sum(axis=0), len(stats))
-
-    def score_sums(self, total: np.ndarray, n: float) -> dict[str, float]:
-        return {"key_fact_recall": float(100 * total[0] / total[1]) if n and total[1] else float("nan")}
-
-    def score_matrix(self, sums: np.ndarray, counts: np.ndarray) -> dict[str, np.ndarray]:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return {"key_fact_recall": 100 * sums[:, 0] / np.where(sums[:, 1] > 0, sums[:, 1], np.nan)}
