@@ -103,3 +103,16 @@ def test_corpus_stats_sum_to_corpus_score():
     from sacrebleu.metrics import BLEU
     assert Bleu("en").score(s)["bleu"] == pytest.approx(BLEU().corpus_score(hyps, [[r.references[0] for r in refs]]).score)
     assert np.all(s >= 0)
+
+
+def test_vectorised_bleu_chrf_equal_sacrebleu_on_random_statistics():
+    rng = np.random.default_rng(0)
+    hyps = ["".join(rng.choice(list("abcde "), size=rng.integers(0, 30))) for _ in range(60)]
+    refs = items(["".join(rng.choice(list("abcdef "), size=rng.integers(1, 30))) for _ in range(60)])
+    for scorer in (Bleu("en"), Chrf("en"), Bleu("zh")):
+        stats = scorer.stats(hyps, refs)
+        weights = rng.integers(0, 3, size=(200, len(hyps))).astype(float)
+        sums = weights @ stats
+        fast = scorer.score_matrix(sums, weights.sum(axis=1))[scorer.names[0]]
+        slow = [scorer.metric._compute_score_from_stats(list(row)).score for row in sums]
+        assert fast == pytest.approx(slow, abs=1e-9)
