@@ -85,28 +85,31 @@ def rank_table(board: "pd.DataFrame", pairwise: "pd.DataFrame") -> "pd.DataFrame
 
     from .scorers.registry import LOWER_IS_BETTER, TARGET_ONE
 
-    out = []
-    for (task, cond), grp in board.groupby(["task", "condition"], sort=True):
-        models = sorted(grp.model.unique())
-        wide = {m: {"task": task, "condition": cond, "model": m} for m in models}
-        for metric, rows in grp.groupby("metric"):
-            values = {r.model: r.value for r in rows.itertuples()}
-            for r in rows.itertuples():
-                wide[r.model][metric] = r.value
-                wide[r.model]["n"] = r.n
-                wide[r.model]["n_errors"] = r.n_errors
-            if metric in TARGET_ONE or rows.signature.iloc[0].startswith("accounting"):
-                continue
-            sig = pairwise[(pairwise.task == task) & (pairwise.condition == cond) & (pairwise.metric == metric)]
-            pairs = {(r.model_a, r.model_b): bool(r.significant) for r in sig.itertuples()}
-            names = [m for m in models if m in values and not pd.isna(values[m])]
-            ranks = st.rank_ranges(names, [values[m] for m in names],
-                                   lambda x, y: pairs.get((x, y), pairs.get((y, x), False)),
-                                   higher_is_better=metric not in LOWER_IS_BETTER)
-            for m, rank in ranks.items():
-                wide[m][f"rank_{metric}"] = rank
-        out.extend(wide.values())
-    return pd.DataFrame(out)
+    sig = {}
+    if len(pairwise):
+        cols = [pairwise[c].astype(str) for c in ("task", "condition", "metric", "model_a", "model_b")]
+        for t, c, m, a, b, s_ in zip(*cols, pairwise["significant"]):
+            sig[t, c, m, a, b] = sig[t, c, m, b, a] = str(s_) == "True"
+    wide: dict[tuple, dict] = {}
+    by_metric: dict[tuple, dict[str, float]] = {}
+    skip = set()
+    for r in board.to_dict("records"):
+        key = (r["task"], r["condition"], r["model"])
+        row = wide.setdefault(key, {"task": r["task"], "condition": r["condition"], "model": r["model"]})
+        row[r["metric"]], row["n"], row["n_errors"] = r["value"], r["n"], r["n_errors"]
+        if r["metric"] in TARGET_ONE or str(r["signature"]).startswith(("accounting", "judge-reliability")):
+            skip.add(r["metric"])
+        by_metric.setdefault((r["task"], r["condition"], r["metric"]), {})[r["model"]] = r["value"]
+    for (task, cond, metric), values in by_metric.items():
+        if metric in skip:
+            continue
+        names = sorted(m for m, v in values.items() if not pd.isna(v))
+        ranks = st.rank_ranges(names, [values[m] for m in names],
+                               lambda x, y: sig.get((task, cond, metric, x, y), False),
+                               higher_is_better=metric not in LOWER_IS_BETTER)
+        for m, rank in ranks.items():
+            wide[task, cond, m][f"rank_{metric}"] = rank
+    return pd.DataFrame(sorted(wide.values(), key=lambda r: (r["task"], r["condition"], r["model"])))
 
 
 def merge_judge_pairwise(results: Path, rows: list[dict]) -> None:
