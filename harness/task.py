@@ -159,8 +159,73 @@ def _check_template(path: Path, text: str) -> None:
                         f"(available: {', '.join(sorted(TEMPLATE_VARIABLES))})")
 
 
-def _items(spec: TaskSpec, base: Path) -> list[Item]:
-    items_path = (base / spec.items).resolve()
+def _dataset_rows(path: Path) -> list[dict]:
+    """The items file through Hugging Face `datasets` (the same loader serves hub datasets)."""
+    import datasets
+
+    datasets.disable_progress_bars()
+    datasets.logging.set_verbosity_error()
+    try:
+        ds = datasets.load_dataset("json", data_files=str(path), split="train")
+    except Exception as exc:  # noqa: BLE001 - a file our line check accepted but datasets cannot type
+        raise UserError(f"{path}: datasets could not load it ({str(exc).splitlines()[0][:200]}); "
+                        "give every item's fields the same types") from None
+    return [_drop_none(dict(r)) for r in ds]
+
+
+def _hub_rows(spec: str) -> list[dict]:
+    """`hf:<dataset>[:<split>]` → rows of a Hugging Face dataset (from the hub when online,
+    or from the local HF cache)."""
+    import datasets
+
+    name, _, split = spec[3:].partition(":")
+    datasets.disable_progress_bars()
+    try:
+        ds = datasets.load_dataset(name, split=split or "test")
+    except Exception as exc:  # noqa: BLE001 - offline, unknown name, wrong split: all the user's to fix
+        raise UserError(f"items {spec}: cannot load this dataset ({str(exc).splitlines()[0][:200]}); "
+                        "it must be online or in the local Hugging Face cache") from None
+    return [_drop_none(dict(r)) for r in ds]
+
+
+def _drop_none(row: dict) -> dict:
+    # datasets gives every row every column of the file's schema; absent fields come back None
+    out = {k: v for k, v in row.items() if v is not None}
+    if isinstance(out.get("meta"), dict):
+        out["meta"] = {k: v for k, v in out["meta"].items() if v is not None}
+    return out
+
+
+def _item_rows(spec: TaskSpec, base: Path, via_datasets: bool) -> list[tuple[str, dict]]:
+    """(where, row) for every item: `where` names the file and line (or the hub row)."""
+    if spec.items.startswith("hf:"):
+        return [(f"{spec.items}[{k}]", r) for k, r in enumerate(_hub_rows(spec.items))]
+    path = (base / spec.items).resolve()
+    checked = _jsonl(path, "items file")  # line by line first: errors can name the line
+    if via_datasets:
+        return [(f"{path}:{n}", row) for (n, _), row in zip(checked, _through_datasets(path, checked))]
+    return [(f"{path}:{n}", row) for n, row in checked]
+
+
+def _through_datasets(path: Path, checked: list[tuple[int, dict]]) -> list[dict]:
+    """Rows as `datasets` loads them. Importing datasets costs ~1.5 s, so a file whose exact
+    bytes were already loaded once and gave the same rows as the line reader is not loaded
+    again: a stamp named by the file's sha256 records that equality."""
+    from .paths import ROOT
+
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    stamp = ROOT / ".cache" / "harness" / "datasets-verified" / digest
+    plain = [_drop_none(r) for _, r in checked]
+    if stamp.exists():
+        return plain
+    rows = _dataset_rows(path)
+    if rows == plain:
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(str(path), encoding="utf-8")
+    return rows
+
+
+def _items(spec: TaskSpec, base: Path, via_datasets: bool = True) -> list[Item]:
     refs_path = (base / spec.references).resolve()
     refs: dict[str, dict] = {}
     for n, row in _jsonl(refs_path, "references file"):
@@ -173,50 +238,53 @@ def _items(spec: TaskSpec, base: Path) -> list[Item]:
         if rid in refs:
             raise UserError(f"{refs_path}:{n}: duplicate reference id {rid!r}")
         refs[rid] = row
+    rows = _item_rows(spec, base, via_datasets)
     items, seen = [], {}
-    for n, row in _jsonl(items_path, "items file"):
+    for where, row in rows:
         extra = set(row) - {"id", "source", "ref_key", "meta"}
         iid = row.get("id")
         if not isinstance(iid, str) or not iid:
-            raise UserError(f"{items_path}:{n}: item without an 'id'")
+            raise UserError(f"{where}: item without an 'id'")
         if extra:
-            raise UserError(f"{items_path}:{n}: item {iid}: unknown key {sorted(extra)[0]!r} (allowed: id, source, ref_key, meta)")
+            raise UserError(f"{where}: item {iid}: unknown key {sorted(extra)[0]!r} (allowed: id, source, ref_key, meta)")
         if iid in seen:
-            raise UserError(f"{items_path}:{n}: duplicate id {iid!r} (first on line {seen[iid]})")
-        seen[iid] = n
+            raise UserError(f"{where}: duplicate id {iid!r} (first on line {seen[iid].rsplit(':', 1)[-1]})")
+        seen[iid] = where
         source = row.get("source")
         if not isinstance(source, str) or not source.strip():
-            raise UserError(f"{items_path}:{n}: item {iid}: empty or missing 'source'")
+            raise UserError(f"{where}: item {iid}: empty or missing 'source'")
         meta = row.get("meta", {})
         if not isinstance(meta, dict):
-            raise UserError(f"{items_path}:{n}: item {iid}: 'meta' must be a JSON object")
+            raise UserError(f"{where}: item {iid}: 'meta' must be a JSON object")
         key = row.get("ref_key", iid)
         ref = refs.get(key)
         if ref is None:
-            raise UserError(f"{items_path}:{n}: item {iid}: no reference with id {key!r} in {refs_path.name}")
+            raise UserError(f"{where}: item {iid}: no reference with id {key!r} in {refs_path.name}")
         facts = ref.get("key_facts", [])
         if "key_facts" in spec.metrics and not facts:
             raise UserError(f"{refs_path}: id {key}: task {spec.id} scores key_facts but the reference has none")
         items.append(Item(iid, source, list(ref["references"]), meta, list(facts)))
     if not items:
-        raise UserError(f"{items_path}: no items")
+        raise UserError(f"{spec.items}: no items")
     return items
 
 
-def load_task(path: Path) -> Task:
+def load_task(path: Path, via_datasets: bool = True) -> Task:
+    """A task with its items. `via_datasets=False` reads the JSONL directly (same rows, no
+    `datasets` import: for commands that must start instantly, such as `tasks list`)."""
     spec = _load_spec(path)
     base = path.parent
     template_path = base / spec.prompt
     template_text = _read_text(template_path, "prompt template")
     _check_template(template_path, template_text)
-    return Task(spec, path, template_text, _items(spec, base))
+    return Task(spec, path, template_text, _items(spec, base, via_datasets))
 
 
 def task_files(root: Path | None = None) -> list[Path]:
     return sorted((root or tasks_dir()).glob("*.yaml"))
 
 
-def load_tasks(names: list[str] | None = None, root: Path | None = None) -> list[Task]:
+def load_tasks(names: list[str] | None = None, root: Path | None = None, via_datasets: bool = True) -> list[Task]:
     root = root or tasks_dir()
     files = {p.stem: p for p in task_files(root)}
     if names:
@@ -226,7 +294,7 @@ def load_tasks(names: list[str] | None = None, root: Path | None = None) -> list
         paths = [files[n] if n in files else Path(n) for n in names]
     else:
         paths = list(files.values())
-    tasks = [load_task(p) for p in paths]
+    tasks = [load_task(p, via_datasets) for p in paths]
     ids = [t.id for t in tasks]
     dup = next((i for i in ids if ids.count(i) > 1), None)
     if dup:

@@ -124,3 +124,26 @@ def test_cli_unwritable_results(good, tmp_path):
     blocked.write_text("x")
     out = run_cli("eval", "--model", "baseline/copy", "--task", str(good), env={"HARNESS_RESULTS": str(blocked / "r")})
     assert out.returncode == 2 and "not writable" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_items_load_through_datasets(good):
+    import hashlib
+
+    from harness import task as task_mod
+    from harness.paths import ROOT
+
+    items = good.parent / "items.jsonl"
+    stamp = ROOT / ".cache" / "harness" / "datasets-verified" / hashlib.sha256(items.read_bytes()).hexdigest()
+    stamp.unlink(missing_ok=True)
+    loaded = load_task(good)  # first load goes through datasets and records that it agreed
+    assert stamp.exists()
+    rows = task_mod._dataset_rows(items)
+    assert [r["id"] for r in rows] == [i.id for i in loaded.items]
+    assert rows[0]["meta"] == loaded.items[0].meta
+
+
+def test_hub_dataset_offline_is_one_clear_line(good, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    _edit_yaml(good, items="hf:no-such-org/no-such-dataset:test")
+    msg = error_of(good)
+    assert msg.startswith("items hf:no-such-org/no-such-dataset:test: cannot load this dataset")
