@@ -168,7 +168,7 @@ def _dataset_rows(path: Path) -> list[dict]:
     try:
         ds = datasets.load_dataset("json", data_files=str(path), split="train")
     except Exception as exc:  # noqa: BLE001 - a file our line check accepted but datasets cannot type
-        raise UserError(f"{path}: datasets could not load it ({str(exc).splitlines()[0][:200]}); "
+        raise UserError(f"{path}: datasets could not load it ({_first_line(exc)}); "
                         "give every item's fields the same types") from None
     return [_drop_none(dict(r)) for r in ds]
 
@@ -183,9 +183,13 @@ def _hub_rows(spec: str) -> list[dict]:
     try:
         ds = datasets.load_dataset(name, split=split or "test")
     except Exception as exc:  # noqa: BLE001 - offline, unknown name, wrong split: all the user's to fix
-        raise UserError(f"items {spec}: cannot load this dataset ({str(exc).splitlines()[0][:200]}); "
+        raise UserError(f"items {spec}: cannot load this dataset ({_first_line(exc)}); "
                         "it must be online or in the local Hugging Face cache") from None
     return [_drop_none(dict(r)) for r in ds]
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
 
 
 def _drop_none(row: dict) -> dict:
@@ -202,7 +206,7 @@ def _item_rows(spec: TaskSpec, base: Path, via_datasets: bool) -> list[tuple[str
         return [(f"{spec.items}[{k}]", r) for k, r in enumerate(_hub_rows(spec.items))]
     path = (base / spec.items).resolve()
     checked = _jsonl(path, "items file")  # line by line first: errors can name the line
-    if via_datasets:
+    if via_datasets and checked:
         return [(f"{path}:{n}", row) for (n, _), row in zip(checked, _through_datasets(path, checked))]
     return [(f"{path}:{n}", row) for n, row in checked]
 
