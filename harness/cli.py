@@ -39,7 +39,7 @@ def tasks_list(as_json: bool) -> None:
     from .task import load_tasks
 
     rows = []
-    for t in load_tasks():
+    for t in load_tasks(via_datasets=False):
         conds: dict[str, int] = {}
         for it in t.items:
             conds[it.condition] = conds.get(it.condition, 0) + 1
@@ -78,13 +78,18 @@ def tasks_build() -> None:
 @click.option("--no-ci", is_flag=True, help="Skip bootstrap confidence intervals (faster).")
 @click.option("--judge", "judges", multiple=True, help="litellm model that scores outputs with the task's rubric "
               "(tasks/rubrics/) and compares every two models in both orders.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Processes that ask hosted models (concurrency and rpm are shared between them). "
+              "Worth it only for hundreds of requests/s: each costs ~2-3 s to start; local/ stays in one.")
 def eval_cmd(models, task_names, limit, full, retry_errors, concurrency, rpm, timeout, max_retries, no_ci,
-             judges) -> None:
+             judges, workers) -> None:
     """Ask every model every item, score, and update results/leaderboard.csv."""
     from .models import DEFAULT_MODELS
     from .pipeline import DEFAULT_LIMIT, RunOptions, run_eval
     from .runner import Limits
     from .task import load_tasks
+    from .workers import configured
+
     if not models:
         models = DEFAULT_MODELS
         if limit is None and not full:
@@ -95,7 +100,8 @@ def eval_cmd(models, task_names, limit, full, retry_errors, concurrency, rpm, ti
     opts = RunOptions(list(dict.fromkeys(models)), None if full else limit, retry_errors,
                       Limits(concurrency=concurrency, timeout=timeout, max_retries=max_retries, rpm=rpm),
                       with_ci=not no_ci, judges=list(dict.fromkeys(judges)))
-    run_id, board, rows = run_eval(loaded, opts, results_dir())
+    with configured(workers):
+        run_id, board, rows = run_eval(loaded, opts, results_dir())
     from .table import print_board_file
 
     print_board_file(results_dir() / "leaderboard.csv", [t.id for t in loaded])

@@ -23,7 +23,7 @@ from .task import Item, Task
 ITEM_COLUMNS = ["schema_version", "run_id", "model", "task", "item_id", "condition", "block", "origin", "script",
                 "prompt_hash", "output", "error", "attempts", "finish_reason", "input_truncated", "latency_s",
                 "prompt_tokens", "completion_tokens", "cost_usd", "cached"]
-DEFAULT_LIMIT = 3  # items per task for the default offline run (make eval without MODEL)
+DEFAULT_LIMIT = 2  # items per task for the default offline run (make eval without MODEL)
 
 
 @dataclass
@@ -93,14 +93,25 @@ def _progress(total: int):
     return progress, progress.add_task("ask", total=total)
 
 
-def execute(requests: list[Request], store: Store, limits: Limits) -> list[Outcome]:
-    missing = [r for r in requests if store.get(r.key) is None]
-    if not missing:  # everything cached: no litellm import, no event loop
-        return [Outcome(r, store.get(r.key), cached=True) for r in requests]
+def execute(requests: list[Request], store: Store, limits: Limits, workers: int | None = None) -> list[Outcome]:
+    """Answer every request, cached ones from the store, in request order. `workers` > 1
+    spreads the uncached hosted/baseline requests over that many processes (see
+    harness/workers.py for when that pays); None means the `--workers` setting (default 1)."""
+    cached = store.get_many([r.key for r in requests])
+    if len(cached) == len({r.key for r in requests}):  # everything cached: no litellm import, no event loop
+        return [Outcome(r, cached[r.key], cached=True) for r in requests]
+    from .workers import default_workers, prestart, run_split
+
+    missing = [r for r in requests if r.key not in cached]
+    workers = default_workers() if workers is None else workers
+    if workers > 1:
+        prestart(missing, limits, workers)  # the workers import litellm while this process does
     from . import models
     from .runner import run
+    from .workers import freeze_heap
 
     models.register()
+    freeze_heap()
 
     async def call(req: Request, timeout: float) -> dict:
         return await models.call(req.model, req.messages, req.settings, req.extra, timeout)
@@ -112,8 +123,14 @@ def execute(requests: list[Request], store: Store, limits: Limits) -> list[Outco
 
     progress, bar = _progress(len(missing))
     with progress:
-        return asyncio.run(run(requests, call, store, limits, lane_limits=lane,
-                               on_done=lambda o: progress.advance(bar)))
+        if workers <= 1:
+            return asyncio.run(run(requests, call, store, limits, lane_limits=lane,
+                                   on_done=lambda o: progress.advance(bar)))
+        shown = not getattr(progress, "disable", False)  # workers report each answer only when shown
+        answered = asyncio.run(run_split(missing, call, store, limits, workers, lane_limits=lane,
+                                         on_done=(lambda: progress.advance(bar)) if shown else None))
+    by_id = {id(o.request): o for o in answered}
+    return [by_id[id(r)] if id(r) in by_id else Outcome(r, cached[r.key], cached=True) for r in requests]
 
 
 def score(task: Task, model: str, outcomes: list[tuple[Item, Outcome]], extra_scorers: dict | None = None):
