@@ -188,6 +188,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--no-generate", action="store_true", help="skip the memory run with the local model")
+    ap.add_argument("--generate-timeout", type=float, default=150)
     args = ap.parse_args()
     offline_env()
     rows, b, m = [], "cached_rerun", "memory"
@@ -227,11 +228,15 @@ def main() -> None:
         if not args.no_generate:
             gen = tmp / "generate"
             got = run_measured([HARNESS, "eval", "--task", "translate_zh_en", "--limit", "1", "--no-ci"],
-                               env_for(gen))
-            info = last_run(gen)
+                               env_for(gen), timeout=args.generate_timeout, allow_timeout=True)
+            extra = {"wall_s": round(got["wall_s"], 1)}
+            if got["rc"] == "timeout":  # llama.cpp on every core is very slow when the machine is shared
+                extra["note"] = f"stopped after {args.generate_timeout:.0f} s (peak so far)"
+            else:
+                info = last_run(gen)
+                extra.update(n_requests=info["n_requests"], n_cached=info["n_cached"])
             rows.append(row(m, "default models generating (translate_zh_en, 1 item, local model loaded)",
-                            "peak_rss", got["maxrss_mb"], "MB", "goal 1024 MB", got["maxrss_mb"] / 1024,
-                            wall_s=got["wall_s"], n_requests=info["n_requests"], n_cached=info["n_cached"]))
+                            "peak_rss", got["maxrss_mb"], "MB", "goal 1024 MB", got["maxrss_mb"] / 1024, **extra))
     emit(rows)
 
 

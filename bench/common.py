@@ -81,18 +81,25 @@ class Timer:
 
 RUSAGE_WRAPPER = ("import json, resource, subprocess, sys, time\n"
                   "t = time.perf_counter()\n"
-                  "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)\n"
+                  "try:\n"
+                  "    r = subprocess.run(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,\n"
+                  "                       timeout=float(sys.argv[1]))\n"
+                  "    rc, err = r.returncode, r.stderr[-2000:]\n"
+                  "except subprocess.TimeoutExpired:  # killed and reaped: its peak RSS still counts\n"
+                  "    rc, err = 'timeout', ''\n"
                   "w = time.perf_counter() - t\n"
-                  "print(json.dumps({'rc': r.returncode, 'wall_s': w, 'stderr': r.stderr[-2000:],\n"
+                  "print(json.dumps({'rc': rc, 'wall_s': w, 'stderr': err,\n"
                   "                  'maxrss_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))\n")
 
 
-def run_measured(cmd: list[str], env: dict, cwd: Path = ROOT, timeout: float = 900) -> dict:
+def run_measured(cmd: list[str], env: dict, cwd: Path = ROOT, timeout: float = 900,
+                 allow_timeout: bool = False) -> dict:
     """Run a command in a fresh wrapper process: its wall time and the peak RSS of the
-    largest process it started (getrusage RUSAGE_CHILDREN, so nothing else is counted)."""
-    proc = subprocess.run([PY, "-c", RUSAGE_WRAPPER, *cmd], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=timeout, check=True)
+    largest process it started (getrusage RUSAGE_CHILDREN, so nothing else is counted).
+    The wrapper kills the command after `timeout` s (rc 'timeout')."""
+    proc = subprocess.run([PY, "-c", RUSAGE_WRAPPER, str(timeout), *cmd], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=timeout + 60, check=True)
     out = json.loads(proc.stdout.strip().splitlines()[-1])
-    if out["rc"] != 0:
+    if out["rc"] != 0 and not (allow_timeout and out["rc"] == "timeout"):
         raise RuntimeError(f"{' '.join(cmd)} failed ({out['rc']}): {out['stderr']}")
     return out

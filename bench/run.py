@@ -46,7 +46,7 @@ def throughput(quick: bool) -> list[dict]:
         e2e = [r for k in (1, 2) for r in child("throughput", "--base-url", srv.base_url, "--n", n,
                                                  "--e2e-workers", str(k), "--e2e-conc", "32")]
     b, rows = "runner_throughput", []
-    if any(r["errors"] or r.get("server_requests", r["n"]) != r["n"] for r in raw + e2e):
+    if any(r["errors"] or r.get("server_requests", r["n"]) != r["n"] for r in raw + e2e if r["variant"] != "micro"):
         raise AssertionError("requests failed or went missing in the throughput benchmark")
     for r in [r for r in raw if r["variant"] == "micro"]:
         rows += [row(b, "micro: litellm.completion_cost() (models.call's second cost look-up)", "cpu_per_op",
@@ -182,7 +182,10 @@ def markdown(rows: list[dict], meta: dict) -> str:
     def goal(label, r, target, ok, shown=None):
         if r is not None:
             met = "–" if ok is None else "yes" if ok(r["value"]) else "no"
-            goals.append(f"| {label} | {shown or fmt(r['value'])} | {target} | {met} |")
+            shown = shown or fmt(r["value"])
+            if met == "no" and isinstance(r["value"], float) and ok(float(shown)):
+                shown = f"{r['value']:.4f}"  # do not print 0.5996 as a passing 0.60
+            goals.append(f"| {label} | {shown} | {target} | {met} |")
 
     goal("runner ÷ bare efficiency @c=32", find(rows, b, f"{LABEL['runner']} @c=32", "efficiency_vs_bare"),
          "≥ 0.9", lambda v: v >= 0.9)

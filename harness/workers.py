@@ -1,8 +1,8 @@
 """Worker processes for `harness eval --workers N`: more client CPU for many cheap requests.
 
-Why: one event loop spends about 6-7 ms of CPU inside litellm per request (building the
+Why: one event loop spends about 5-7 ms of CPU inside litellm per request (building the
 request, the OpenAI SDK, response parsing, cost look-up, logging), so a single process
-tops out near 150 requests/s whatever `--concurrency` says. With a fast provider and
+tops out near 150-200 requests/s whatever `--concurrency` says (bench/throughput.py). With a fast provider and
 high concurrency the client, not the provider, sets the pace; more processes, each with
 its own event loop and its own litellm, use more cores.
 
@@ -158,7 +158,6 @@ class Pool:
             self.conns.append(parent)
             self.procs.append(proc)
             self.ready.append(False)
-        self.lock = threading.Lock()
 
     def _recv(self, k: int):
         msg = self.conns[k].recv()

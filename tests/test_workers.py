@@ -136,3 +136,46 @@ def test_local_model_stays_in_this_process(tmp_path, monkeypatch):
         finally:
             store.close()
             workers.shutdown()
+
+
+def test_a_worker_killed_mid_run_loses_nothing_and_a_rerun_asks_only_the_rest(tmp_path, monkeypatch):
+    import signal
+    import threading
+
+    from harness.pipeline import execute
+
+    state = {"n": 0, "pid": None}
+    lock = threading.Lock()
+
+    def respond(messages, body):
+        with lock:
+            state["n"] += 1
+            if state["n"] == 12 and state["pid"]:
+                os.kill(state["pid"], signal.SIGKILL)
+        return messages[-1]["content"].upper()
+
+    with FakeServer(respond, delay=0.2) as server:
+        for var in ("OPENAI_API_BASE", "OPENAI_BASE_URL"):
+            monkeypatch.setenv(var, server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-workers-000000000000")
+        reqs = [req("openai/a", f"k{k}") for k in range(40)]
+        store = Store(tmp_path / "s.sqlite")
+        try:
+            pool = workers.pool(1)
+            pool.wait_ready()
+            state["pid"] = pool.procs[0].pid
+            outs = execute(reqs, store, Limits(concurrency=4, max_retries=0), workers=2)
+            assert [o.request for o in outs] == reqs
+            lost = [o for o in outs if o.response is None]
+            assert lost and all("worker process exited" in o.error for o in lost)
+            assert all(o.response["text"] == o.request.messages[-1]["content"].upper() for o in outs if o.response)
+            assert len(store.get_many([r.key for r in reqs])) == 40 - len(lost)
+            asked = server.count()
+            again = execute(reqs, store, Limits(concurrency=4, max_retries=0), workers=1)
+            assert all(o.response for o in again)
+            assert server.count() - asked == len(lost)  # only what had no stored answer
+            # answers the worker stored before it died are kept, not asked again
+            assert sum(o.cached for o in again) == 40 - len(lost)
+        finally:
+            store.close()
+            workers.shutdown()
