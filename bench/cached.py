@@ -186,7 +186,7 @@ def phase_rows(b: str, variant: str, sp: dict) -> list[dict]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--no-generate", action="store_true", help="skip the memory run with the local model")
     ap.add_argument("--generate-timeout", type=float, default=150)
     args = ap.parse_args()

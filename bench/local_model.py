@@ -10,7 +10,9 @@ they take turns, round by round, so drift in the machine's speed hits both alike
   harness   harness.pipeline.execute(): runner → litellm → the `local` custom provider
             (context fitting, chat completion, response conversion), throwaway store per round
 
-Throughput = completion tokens ÷ wall time over the 3 prompts; the outputs must be identical.
+Throughput = completion tokens ÷ wall time over the 3 prompts; the ratio is the median of the
+per-round ratios; the outputs must be identical. llama.cpp on every core is very sensitive to
+anything else running, so a round can come out far off: look at round_ratios in bench.csv.
 """
 
 from __future__ import annotations
@@ -85,10 +87,11 @@ def serve(ask_all, prepare) -> None:
     print(json.dumps({"ready": True}), flush=True)
     for _ in sys.stdin:
         prepared = prepare()
-        t = time.perf_counter()
+        time.sleep(0.5)  # let the other process's llama.cpp threads stop spinning before the timing
+        t, c = time.perf_counter(), time.process_time()
         texts, tokens = ask_all(PROMPTS, prepared)
-        wall = time.perf_counter() - t
-        print(json.dumps({"wall_s": wall, "tokens": tokens, "texts": texts}), flush=True)
+        wall, cpu = time.perf_counter() - t, time.process_time() - c
+        print(json.dumps({"wall_s": wall, "cpu_s": cpu, "tokens": tokens, "texts": texts}), flush=True)
 
 
 class Worker:
@@ -139,12 +142,19 @@ def main() -> None:
         harness.close()
     tps = {k: [g["tokens"] / g["wall_s"] for g in v] for k, v in got.items()}
     ratios = [h / d for h, d in zip(tps["harness"], tps["direct"])]
+    cpu_ratios = [d["cpu_s"] / h["cpu_s"] for h, d in zip(got["harness"], got["direct"])]
     same = all(g["texts"] == d["texts"] for g, d in zip(got["harness"], got["direct"]))
     rows = [row(b, "llama-cpp-python direct", "tokens_per_s", median(tps["direct"]), "tok/s",
                 rounds=args.rounds, tokens=got["direct"][0]["tokens"], threads=os.cpu_count()),
             row(b, "harness (runner + litellm + local provider)", "tokens_per_s", median(tps["harness"]), "tok/s",
                 "llama-cpp-python direct", median(ratios), rounds=args.rounds, tokens=got["harness"][0]["tokens"],
-                threads=os.cpu_count(), round_ratios=" ".join(f"{x:.3f}" for x in ratios)),
+                threads=os.cpu_count(), round_ratios=" ".join(f"{x:.3f}" for x in ratios),
+                direct_tps=" ".join(f"{x:.0f}" for x in tps["direct"]),
+                harness_tps=" ".join(f"{x:.0f}" for x in tps["harness"]),
+                direct_cpu_s=" ".join(f"{g['cpu_s']:.2f}" for g in got["direct"]),
+                harness_cpu_s=" ".join(f"{g['cpu_s']:.2f}" for g in got["harness"])),
+            row(b, "harness (runner + litellm + local provider)", "cpu_ratio", median(cpu_ratios), "direct CPU ÷ harness CPU",
+                "llama-cpp-python direct", median(cpu_ratios)),
             row(b, "harness (runner + litellm + local provider)", "outputs_identical", int(same), "bool",
                 "llama-cpp-python direct")]
     emit(rows)

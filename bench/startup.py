@@ -75,7 +75,7 @@ def breakdown(env: dict, runs: int) -> dict[str, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--runs", type=int, default=9)
     args = ap.parse_args()
     rows, b = [], "startup"
     with tempfile.TemporaryDirectory(prefix="harness-pycache-") as cache:
@@ -84,11 +84,17 @@ def main() -> None:
         for name, env in settings.items():
             for cmd in COMMANDS.values():  # warm the bytecode cache and the page cache
                 wall(cmd, env, 1)
-            times = {label: median(wall(cmd, env, args.runs)) for label, cmd in COMMANDS.items()}
+            samples = {label: [] for label in COMMANDS}
+            for _ in range(args.runs):  # interleaved, so a slow spell hits every command alike
+                for label, cmd in COMMANDS.items():
+                    samples[label] += wall(cmd, env, 1)
+            times = {label: median(v) for label, v in samples.items()}
             base_t = times["python -c pass"]
             for label, t in times.items():
                 rows.append(row(b, f"{label} ({name} bytecode)", "wall_median", t, "s", "python -c pass",
                                 t / base_t, runs=args.runs))
+                rows.append(row(b, f"{label} ({name} bytecode)", "wall_min", min(samples[label]), "s",
+                                runs=args.runs))
                 if label != "python -c pass":
                     rows.append(row(b, f"{label} ({name} bytecode)", "wall_minus_python", t - base_t, "s",
                                     runs=args.runs))

@@ -257,9 +257,9 @@ def e2e(n: int, conc: int, n_workers: int, store_dir: Path) -> list[dict]:
              "errors": sum(o.response is None for o in outs), "processes": n_workers}]
 
 
-DEFAULT_PLAN = ("8:1:bare,runner,execute1,workers;"
+DEFAULT_PLAN = ("8:1:bare,runner,workers;"
                 "32:3:bare,runner,execute1,workers,bare_2proc,bare_wait_for,bare_timeout;"
-                "64:1:bare,runner,execute1,workers")
+                "64:1:bare,runner,workers")
 
 
 def micro(base_url: str, store_dir: Path) -> dict:
