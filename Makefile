@@ -21,7 +21,7 @@ EVAL_ARGS = $(foreach m,$(subst $(comma), ,$(MODEL)),--model $(m)) \
             $(if $(LIMIT),--limit $(LIMIT)) $(if $(filter full,$(SUITE)),--full) \
             $(foreach j,$(subst $(comma), ,$(JUDGE)),--judge $(j))
 
-.PHONY: browser eval test leaderboard report tasks check bench meta-eval venv clean
+.PHONY: browser serve-local eval test leaderboard report tasks check bench meta-eval venv clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found; install Python 3.11 or run 'make PY=python3 ...'"; exit 2; }
@@ -55,6 +55,12 @@ tasks: $(STAMP)
 
 check: $(STAMP)
 	$(BIN)/harness check --baseline results/baseline.csv
+
+# an embedded model as an OpenAI-compatible server for other tools (LOCAL=smollm2-135m, PORT=...)
+LOCAL ?= gemma3-270m
+PORT ?= 8080
+serve-local: $(STAMP)
+	$(BIN)/harness serve-local --model $(LOCAL) --port $(PORT)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -1,14 +1,19 @@
-"""The embedded model through the harness vs llama-cpp-python called directly.
+"""The embedded models through the harness vs llama-cpp-python called directly, and what
+turning off llama.cpp's extra buffer types (the AMX crash fix) costs on this CPU.
 
-Same GGUF file, same Llama settings as harness/models/local_llama.py (n_ctx, n_threads =
-n_threads_batch = every core, seed 0, flash attention), the same 3 short English prompts,
+Same GGUF file, same Llama settings as harness/models/local_server.py (n_ctx, n_threads =
+n_threads_batch = every core but one, seed 0, flash attention), the same 3 short English prompts,
 max_tokens 64, temperature 0. Each path runs in its own process (two llama.cpp contexts in
-one process would share cores while idle), both load and warm up on a fourth prompt, then
-they take turns, round by round, so drift in the machine's speed hits both alike:
+one process would share cores while idle), all load and warm up on a fourth prompt, then
+they take turns, round by round, so drift in the machine's speed hits all alike:
 
-  direct    Llama.create_chat_completion(...)
-  harness   harness.pipeline.execute(): runner → litellm → the `local` custom provider
-            (context fitting, chat completion, response conversion), throwaway store per round
+  direct         Llama.create_chat_completion / create_completion, use_extra_bufts = False
+                 (what the harness loads)
+  direct-repack  the same with llama.cpp's default, use_extra_bufts = True (weights repacked
+                 for this CPU's kernels; crashes on AMX CPUs — do not run it there)
+  harness        harness.pipeline.execute(): runner → litellm → the `local` custom provider →
+                 the supervised llama_cpp.server child (context fitting, HTTP, conversion),
+                 throwaway store per round
 
 Throughput = completion tokens ÷ wall time over the 3 prompts; the ratio is the median of the
 per-round ratios; the outputs must be identical. llama.cpp on every core is very sensitive to
@@ -28,28 +33,42 @@ from pathlib import Path
 
 from common import PY, emit, median, offline_env, row
 
+from harness.models.local_server import thread_count
+
 PROMPTS = ["Write one sentence about the sea.", "Name three colours and one thing of each colour.",
            "Explain in two sentences why the sky is blue."]
 WARM = "Say hello."
 MAX_TOKENS = 64
-MODEL = "local/smollm2-135m"
+MODEL = "local/smollm2-135m"  # set from --model
 
 
-def direct_worker() -> None:
+def direct_worker(repack: bool) -> None:
     from llama_cpp import Llama
 
-    from harness.models.local_llama import N_CTX, gguf_path
+    from harness.models.local_catalog import get, verified_path
+    from harness.models.local_server import avoid_extra_buffer_types
 
-    cores = os.cpu_count() or 1
-    llm = Llama(model_path=str(gguf_path()), n_ctx=N_CTX, n_threads=cores, n_threads_batch=cores, seed=0,
-                flash_attn=True, verbose=False)
+    entry = get(MODEL.split("/", 1)[1])
+    if not repack:
+        avoid_extra_buffer_types()
+    from harness.models.local_server import thread_count
+
+    cores = thread_count()
+    llm = Llama(model_path=str(verified_path(entry)), n_ctx=entry.n_ctx, n_threads=cores, n_threads_batch=cores,
+                seed=0, flash_attn=True, verbose=False)
+    assert bool(llm.model_params.use_extra_bufts) == repack
 
     def ask_all(prompts, _prepared):
         texts, tokens = [], 0
         for prompt in prompts:
-            out = llm.create_chat_completion(messages=[{"role": "user", "content": prompt}], max_tokens=MAX_TOKENS,
-                                             temperature=0.0, top_p=1.0, seed=0, response_format=None)
-            texts.append(out["choices"][0]["message"]["content"])
+            if entry.prompt == "completion":
+                out = llm.create_completion(prompt=prompt, max_tokens=MAX_TOKENS, temperature=0.0, top_p=1.0, seed=0)
+                texts.append(out["choices"][0]["text"])
+            else:
+                out = llm.create_chat_completion(messages=[{"role": "user", "content": prompt}],
+                                                 max_tokens=MAX_TOKENS, temperature=0.0, top_p=1.0, seed=0,
+                                                 response_format=None)
+                texts.append(out["choices"][0]["message"]["content"])
             tokens += out["usage"]["completion_tokens"]
         return texts, tokens
 
@@ -96,7 +115,7 @@ def serve(ask_all, prepare) -> None:
 
 class Worker:
     def __init__(self, kind: str):
-        self.proc = subprocess.Popen([PY, __file__, "--worker", kind], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen([PY, __file__, "--worker", kind, "--model", MODEL], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      text=True, env=os.environ)
         self.read()
 
@@ -118,37 +137,46 @@ class Worker:
         self.proc.wait(timeout=60)
 
 
+def has_amx() -> bool:
+    try:
+        return " amx_tile" in Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+
+
 def main() -> None:
+    global MODEL
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--worker", choices=["direct", "harness"])
+    ap.add_argument("--model", default="local/smollm2-135m")
+    ap.add_argument("--worker", choices=["direct", "direct-repack", "harness"])
     args = ap.parse_args()
+    MODEL = args.model
     offline_env()
-    if args.worker == "direct":
-        return direct_worker()
+    if args.worker in ("direct", "direct-repack"):
+        return direct_worker(args.worker == "direct-repack")
     if args.worker == "harness":
         return harness_worker()
-    b = "local_model"
-    direct = Worker("direct")
-    harness = Worker("harness")
-    got = {"direct": [], "harness": []}
+    b = f"local_model {MODEL}"
+    kinds = ["direct", "harness"] + ([] if has_amx() else ["direct-repack"])
+    workers = {k: Worker(k) for k in kinds}
+    got = {k: [] for k in kinds}
     try:
         for r in range(args.rounds):
-            for name, w in (("direct", direct), ("harness", harness)) if r % 2 == 0 else \
-                    (("harness", harness), ("direct", direct)):
-                got[name].append(w.round())
+            for k in (kinds if r % 2 == 0 else kinds[::-1]):
+                got[k].append(workers[k].round())
     finally:
-        direct.close()
-        harness.close()
+        for w in workers.values():
+            w.close()
     tps = {k: [g["tokens"] / g["wall_s"] for g in v] for k, v in got.items()}
     ratios = [h / d for h, d in zip(tps["harness"], tps["direct"])]
     cpu_ratios = [d["cpu_s"] / h["cpu_s"] for h, d in zip(got["harness"], got["direct"])]
     same = all(g["texts"] == d["texts"] for g, d in zip(got["harness"], got["direct"]))
     rows = [row(b, "llama-cpp-python direct", "tokens_per_s", median(tps["direct"]), "tok/s",
-                rounds=args.rounds, tokens=got["direct"][0]["tokens"], threads=os.cpu_count()),
+                rounds=args.rounds, tokens=got["direct"][0]["tokens"], threads=thread_count()),
             row(b, "harness (runner + litellm + local provider)", "tokens_per_s", median(tps["harness"]), "tok/s",
                 "llama-cpp-python direct", median(ratios), rounds=args.rounds, tokens=got["harness"][0]["tokens"],
-                threads=os.cpu_count(), round_ratios=" ".join(f"{x:.3f}" for x in ratios),
+                threads=thread_count(), round_ratios=" ".join(f"{x:.3f}" for x in ratios),
                 direct_tps=" ".join(f"{x:.0f}" for x in tps["direct"]),
                 harness_tps=" ".join(f"{x:.0f}" for x in tps["harness"]),
                 direct_cpu_s=" ".join(f"{g['cpu_s']:.2f}" for g in got["direct"]),
@@ -157,6 +185,15 @@ def main() -> None:
                 "llama-cpp-python direct", median(cpu_ratios)),
             row(b, "harness (runner + litellm + local provider)", "outputs_identical", int(same), "bool",
                 "llama-cpp-python direct")]
+    if "direct-repack" in got:  # the price of the AMX fix where repacking works
+        fix = [d / r for d, r in zip(tps["direct"], tps["direct-repack"])]
+        rows += [row(b, "llama-cpp-python, extra buffer types on (repack)", "tokens_per_s",
+                     median(tps["direct-repack"]), "tok/s", rounds=args.rounds),
+                 row(b, "llama-cpp-python direct (use_extra_bufts = False)", "tokens_per_s_vs_repack", median(fix),
+                     "ratio", "llama-cpp-python, extra buffer types on (repack)", median(fix),
+                     round_ratios=" ".join(f"{x:.3f}" for x in fix),
+                     outputs_identical=int(all(a["texts"] == c["texts"]
+                                               for a, c in zip(got["direct"], got["direct-repack"]))))]
     emit(rows)
 
 

@@ -254,12 +254,15 @@ def markdown(rows: list[dict], meta: dict) -> str:
     for r in rows:
         if r["benchmark"] == "memory" and r["metric"] == "peak_rss":
             goal(f"peak RSS: {r['variant']} (MB)", r, "≤ 1024 MB", lambda v: v <= 1024)
-    goal("local model: harness ÷ direct tokens/s", find(rows, "local_model", "harness", "tokens_per_s"), "≥ 0.95",
-         lambda v: True, None)
-    if goals and goals[-1].startswith("| local model"):
-        r = find(rows, "local_model", "harness", "tokens_per_s")
-        goals[-1] = (f"| local model: harness ÷ direct tokens/s | {fmt(r['ratio'])} | ≥ 0.95 | "
-                     f"{'yes' if r['ratio'] >= 0.95 else 'no'} |")
+    for m in ("local/smollm2-135m", "local/gemma3-270m"):
+        r = find(rows, f"local_model {m}", "harness", "tokens_per_s")
+        if r is not None:
+            goals.append(f"| {m}: harness ÷ direct tokens/s | {fmt(r['ratio'])} | ≥ 0.95 | "
+                         f"{'yes' if r['ratio'] >= 0.95 else 'no'} |")
+        r = find(rows, f"local_model {m}", "llama-cpp-python direct (use_extra_bufts", "tokens_per_s_vs_repack")
+        if r is not None:
+            goals.append(f"| {m}: tokens/s without ÷ with extra buffer types (cost of the AMX fix) | "
+                         f"{fmt(r['ratio'])} | (measured) | - |")
     if goals:
         lines += ["| measurement | value | goal | met |", "|---|---|---|---|", *goals, ""]
     failed = [r for r in rows if r["metric"] == "failed"]
@@ -288,7 +291,8 @@ def main() -> int:
         "scoring": lambda: child("scoring", *(["--pairs", "300", "--sacre-pairs", "2000"] if q else [])),
         "cached": lambda: child("cached", *(["--runs", "1", "--no-generate"] if q else []), timeout=900),
         "startup": lambda: child("startup", *(["--runs", "3"] if q else [])),
-        "local": lambda: child("local_model", *(["--rounds", "1"] if q else []), timeout=900),
+        "local": lambda: [r for m in ("local/smollm2-135m", "local/gemma3-270m")
+                          for r in child("local_model", "--model", m, *(["--rounds", "1"] if q else []), timeout=900)],
     }
     tick, cores = os.sysconf("SC_CLK_TCK"), os.cpu_count() or 1
     others = {}

@@ -66,7 +66,7 @@ def tasks_build() -> None:
 
 @main.command("eval")
 @click.option("--model", "models", multiple=True, help="litellm model name; repeat for several. "
-              "Default: baseline/lead, baseline/copy, local/smollm2-135m on a fixed sample.")
+              "Default: baseline/lead, baseline/copy, local/gemma3-270m on a fixed sample.")
 @click.option("--task", "task_names", multiple=True, help="Task id (default: every task in tasks/).")
 @click.option("--limit", type=int, default=None, help="Items per task (a fixed, condition-balanced sample).")
 @click.option("--full", is_flag=True, help="Run every item even for the default models.")
@@ -273,6 +273,21 @@ def baseline_update(models, task_names, limit, out) -> None:
             t.items = [i for i in t.items if i.id in keep.get(t.id, set())] or t.items
     n = update_baseline(tasks, models, limit, out, results_dir())
     click.echo(f"baseline: {out} ({n} outputs from {', '.join(models)}); review and commit it")
+
+
+@main.command("serve-local")
+@click.option("--model", "name", default="gemma3-270m", show_default=True,
+              help="Embedded model: gemma3-270m or smollm2-135m.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+def serve_local(name, host, port) -> None:
+    """Serve an embedded model as an OpenAI-compatible server (llama-cpp-python's), for other
+    tools: OPENAI_API_BASE=http://HOST:PORT/v1, model name = the --model value."""
+    from .models.local_catalog import get
+    from .models.local_server import main as serve
+
+    get(name)  # an unknown name is one line, before anything loads
+    sys.exit(serve(["--model", name, "--host", host, "--port", str(port)]))
 
 
 @main.command()

@@ -20,6 +20,12 @@ from .runner import Limits, Outcome, Request
 from .store import Store, request_key
 from .task import Item, Task
 
+
+def prompt_kind(model: str) -> str:
+    from .models import prompt_kind as kind
+
+    return kind(model)
+
 ITEM_COLUMNS = ["schema_version", "run_id", "model", "task", "item_id", "condition", "block", "origin", "script",
                 "prompt_hash", "output", "error", "attempts", "finish_reason", "input_truncated", "latency_s",
                 "prompt_tokens", "completion_tokens", "cost_usd", "cached"]
@@ -72,12 +78,15 @@ def build_requests(tasks: list[Task], models: list[str], limit: int | None,
     for task in tasks:
         settings = task.spec.generation.model_dump(exclude_none=True)
         chosen = [i for i in task.items if i.id in only.get(task.id, set())] if only is not None else task.items
+        kinds = {m: prompt_kind(m) for m in models}
         for item in sample(chosen, limit):
-            messages = task.render(item)
+            rendered = {k: task.render(item, k) for k in set(kinds.values())}
             for model in models:
-                extra = extra_params(model, task, item)
-                key = request_key(model, messages, {**settings, **extra})
-                reqs.append(Request(model, messages, settings, key, tag=(task.id, item.id), extra=extra))
+                messages, extra = rendered[kinds[model]], extra_params(model, task, item)
+                stop = task.stop_for(kinds[model])
+                mine = {**settings, "stop": stop} if stop else settings
+                key = request_key(model, messages, {**mine, **extra})
+                reqs.append(Request(model, messages, mine, key, tag=(task.id, item.id), extra=extra))
     return reqs
 
 
@@ -148,7 +157,7 @@ def score(task: Task, model: str, outcomes: list[tuple[Item, Outcome]], extra_sc
                        **{k: it.meta.get(k) for k in ("origin", "script", "genre")}}
     acc = {k: [o.response.get(k) for _, o in answered] for k in
            ("finish_reason", "cost_usd", "completion_tokens", "input_truncated")}
-    return Scored(model, task.id, task.prompt_hash, [it.id for it in items], [meta(it) for it in items], stats,
+    return Scored(model, task.id, task.prompt_hash_for(prompt_kind(model)), [it.id for it in items], [meta(it) for it in items], stats,
                   scorers, [meta(it) for it, _ in errored], acc)
 
 
@@ -164,7 +173,7 @@ def item_rows(run_id: str, task: Task, model: str, outcomes: list[tuple[Item, Ou
         r = o.response or {}
         rows.append({"schema_version": 1, "run_id": run_id, "model": model, "task": task.id, "item_id": it.id,
                      "condition": it.condition, "block": it.block, "origin": it.meta.get("origin", ""),
-                     "script": it.meta.get("script", ""), "prompt_hash": task.prompt_hash,
+                     "script": it.meta.get("script", ""), "prompt_hash": task.prompt_hash_for(prompt_kind(model)),
                      "output": r.get("text", ""), "error": o.error or "", "attempts": o.attempts,
                      "finish_reason": r.get("finish_reason", ""), "input_truncated": r.get("input_truncated", ""),
                      "latency_s": r.get("latency_s", ""), "prompt_tokens": r.get("prompt_tokens", ""),
@@ -241,6 +250,7 @@ def run_eval(tasks: list[Task], opts: RunOptions, results: Path) -> tuple[str, "
     atomic_write_text(run_dir / "run.json", json.dumps(
         {"run_id": run_id, "created_at": created, "models": opts.models, "judges": opts.judges,
          "tasks": [t.id for t in tasks], "limit": opts.limit, "prompt_hashes": {t.id: t.prompt_hash for t in tasks},
+         "completion_prompt_hashes": {t.id: t.prompt_hash_for("completion") for t in tasks},
          "task_files": {t.id: str(t.path.resolve()) for t in tasks},
          "n_requests": len(requests), "n_cached": sum(o.cached for o in outcomes),
          "n_errors": sum(o.response is None for o in outcomes)}, indent=2))

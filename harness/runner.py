@@ -54,7 +54,18 @@ def _status(exc: BaseException) -> int | None:
     return code if isinstance(code, int) else None
 
 
+def _chain(exc: BaseException | None):
+    """The exception and what it wraps (litellm keeps the provider's error as original_exception)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = getattr(exc, "original_exception", None) or exc.__cause__ or exc.__context__
+
+
 def is_retryable(exc: BaseException) -> bool:
+    if any(getattr(e, "retryable", None) is False for e in _chain(exc)):
+        return False  # e.g. the local model's process died: the same input would crash it again
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError, ConnectionError)):
         return True
     code = _status(exc)

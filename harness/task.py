@@ -35,6 +35,15 @@ class Lead(BaseModel):
     n: int = Field(200, gt=0)
 
 
+class Completion(BaseModel):
+    """A few-shot completion prompt for base models (which have no chat template): its
+    examples are written for the task, never taken from its items."""
+
+    model_config = ConfigDict(extra="forbid")
+    prompt: str
+    stop: list[str] = Field(default_factory=lambda: ["\n\n"], min_length=1)
+
+
 class TaskSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str
@@ -42,6 +51,7 @@ class TaskSpec(BaseModel):
     source_lang: str
     target_lang: str
     prompt: str
+    completion: Completion | None = None
     items: str
     references: str
     generation: Generation = Generation()
@@ -83,6 +93,7 @@ class Task:
     path: Path
     template_text: str
     items: list[Item]
+    completion_text: str | None = None  # the completion template, when the task has one
 
     @property
     def id(self) -> str:
@@ -90,12 +101,28 @@ class Task:
 
     @property
     def prompt_hash(self) -> str:
+        """Hash of the chat prompt template (what chat models are asked with)."""
         return hashlib.sha256(self.template_text.encode("utf-8")).hexdigest()[:12]
 
-    def render(self, item: Item) -> list[dict[str, str]]:
+    def template_for(self, kind: str) -> str:
+        """The template a model of this prompt kind is asked with: a completion model gets the
+        completion prompt when the task has one, else the chat prompt's text as it is."""
+        if kind == "completion" and self.completion_text is not None:
+            return self.completion_text
+        return self.template_text
+
+    def prompt_hash_for(self, kind: str) -> str:
+        return hashlib.sha256(self.template_for(kind).encode("utf-8")).hexdigest()[:12]
+
+    def stop_for(self, kind: str) -> list[str] | None:
+        if kind == "completion":
+            return list(self.spec.completion.stop) if self.spec.completion else ["\n\n"]
+        return None
+
+    def render(self, item: Item, kind: str = "chat") -> list[dict[str, str]]:
         from jinja2 import StrictUndefined, Template
 
-        text = Template(self.template_text, undefined=StrictUndefined, keep_trailing_newline=False).render(
+        text = Template(self.template_for(kind), undefined=StrictUndefined, keep_trailing_newline=False).render(
             source=item.source, meta=item.meta, task=self.spec.model_dump())
         return [{"role": "user", "content": text}]
 
@@ -281,7 +308,12 @@ def load_task(path: Path, via_datasets: bool = True) -> Task:
     template_path = base / spec.prompt
     template_text = _read_text(template_path, "prompt template")
     _check_template(template_path, template_text)
-    return Task(spec, path, template_text, _items(spec, base, via_datasets))
+    completion_text = None
+    if spec.completion is not None:
+        completion_path = base / spec.completion.prompt
+        completion_text = _read_text(completion_path, "completion prompt template")
+        _check_template(completion_path, completion_text)
+    return Task(spec, path, template_text, _items(spec, base, via_datasets), completion_text)
 
 
 def task_files(root: Path | None = None) -> list[Path]:

@@ -3,7 +3,8 @@
 Hosted models use litellm's own names (`openai/gpt-4o-mini`, `anthropic/...`,
 `openai/<name>` with OPENAI_API_BASE for any OpenAI-compatible server). The project's
 offline systems are litellm custom providers registered in this process:
-`baseline/lead`, `baseline/copy` and `local/smollm2-135m`.
+`baseline/lead`, `baseline/copy`, and the embedded models `local/gemma3-270m` and
+`local/smollm2-135m` (each in its own supervised process; see local_llama.py).
 """
 
 from __future__ import annotations
@@ -12,9 +13,18 @@ import time
 
 from ..errors import UserError
 
-OFFLINE_MODELS = {"baseline": ("lead", "copy"), "local": ("smollm2-135m",)}
-DEFAULT_MODELS = ("baseline/lead", "baseline/copy", "local/smollm2-135m")
+from .local_catalog import MODELS as LOCAL_MODELS
+
+OFFLINE_MODELS = {"baseline": ("lead", "copy"), "local": tuple(LOCAL_MODELS)}
+DEFAULT_MODELS = ("baseline/lead", "baseline/copy", "local/gemma3-270m")
 _registered = False
+
+
+def prompt_kind(model: str) -> str:
+    """"completion" for base models asked with a raw few-shot prompt, "chat" for the rest."""
+    if model.startswith("local/") and model[6:] in LOCAL_MODELS:
+        return LOCAL_MODELS[model[6:]].prompt
+    return "chat"
 
 
 def _litellm():
@@ -88,4 +98,5 @@ async def call(model: str, messages: list[dict], settings: dict, extra: dict, ti
         "cost_usd": cost,
         "latency_s": round(latency, 4),
         "input_truncated": bool(hidden.get("input_truncated", False)),
+        "model_version": hidden.get("model_version") or getattr(resp, "model", None) or "",
     }
