@@ -156,3 +156,22 @@ def test_datasheet_opening_does_not_claim_hand_written_and_names_the_model():
     opening = text.split("\n\n")[1].lower()  # the paragraph under the title
     assert "hand-written" not in opening and "hand written" not in opening
     assert "claude" in opening and "llm" in opening
+
+
+def test_datasheet_file_table_figures(rows):
+    import statistics
+
+    text = (REFERENCES / "README.md").read_text(encoding="utf-8")
+    tr = rows["translate_zh_en"].values()
+    notes = sum(1 for r in tr if r["notes"])
+    median = statistics.median(len(r["references"][0].split()) for r in tr)
+    zh = [len("".join(x.split())) for r in rows["summarize_zh_zh"].values() for x in r["references"]]
+    en = [len(x.split()) for r in rows["summarize_zh_en"].values() for x in r["references"]]
+    ld = [len(r["references"][0].split()) for r in rows["longdoc_zh_en"].values()]
+    facts = sum(len(r["key_facts"]) for r in rows["longdoc_zh_en"].values())
+    unclear = [r for r in tr if "[unclear]" in r["references"][0]]
+    for claim in (f"({notes} rows have one)", f"median {median:.0f} words", f"{min(zh)}–{max(zh)} characters",
+                  f"{min(en)}–{max(en)} words", f"{min(ld)}–{max(ld)} words", f"{facts} in all",
+                  f"{len(unclear)} first references now contain `[unclear]` "
+                  f"({sum(r['references'][0].count('[unclear]') for r in unclear)} spans"):
+        assert claim in text.replace("\n  ", " "), claim
