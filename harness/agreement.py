@@ -8,7 +8,9 @@ reach against one reference: a model above it tells you about the references, no
 Items of the 003 noisy/clean pairs share one reference row, so their two conditions show the
 same pairs; `all` counts each reference row once.
 
-Run: ``python -m harness.agreement`` (markdown table) or ``python -m harness.agreement --json``.
+Run: ``python -m harness.agreement`` (markdown table), ``--json``, or ``--leaderboard`` to add
+the ``pseudo/ref2`` rows (clearly marked: model ``pseudo/ref2``, signature suffix
+``|pseudo:reference-2-vs-reference-1``) to results/leaderboard.csv beside the models.
 """
 
 from __future__ import annotations
@@ -64,6 +66,50 @@ def agreement(tasks) -> list[Agreement]:
     return rows
 
 
+PSEUDO_MODEL = "pseudo/ref2"  # not a system: reference 2 scored against reference 1
+PSEUDO_SIGNATURE = "|pseudo:reference-2-vs-reference-1|items:with-two-references"
+
+
+def pseudo_rows(tasks, run_id: str, created_at: str, with_ci: bool = True) -> list[dict]:
+    """Leaderboard rows for `pseudo/ref2`: reference 2 as the output, reference 1 as the only
+    reference, on the items that have both, with the task's own metrics and block-bootstrap
+    CIs. The ceiling beside the models; its `n` is the number of such items, and its
+    signature says what it is."""
+    from .leaderboard import ACCOUNTING_SIGNATURE, Scored, rows_for
+    from .scorers import registry
+    from .task import Item
+
+    out = []
+    for task in tasks:
+        items = [it for it in task.items if len(it.references) >= 2]
+        if not items:
+            continue
+        against = [Item(it.id, it.source, it.references[:1], it.meta, it.key_facts) for it in items]
+        hyps = [it.references[1] for it in items]
+        scorers = {m: registry.make(m, task) for m in task.spec.metrics if m != "key_facts"}
+        stats = {m: s.stats(hyps, against) for m, s in scorers.items()}
+        metas = [{"condition": it.condition, "block": it.block,
+                  **{k: it.meta.get(k) for k in ("origin", "script", "genre")}} for it in items]
+        acc = {k: [] for k in ("finish_reason", "cost_usd", "completion_tokens", "input_truncated")}
+        scored = Scored(PSEUDO_MODEL, task.id, "", [it.id for it in items], metas, stats, scorers, [], acc)
+        for row in rows_for(scored, run_id, created_at, with_ci=with_ci):
+            if row["signature"] != ACCOUNTING_SIGNATURE:
+                out.append({**row, "signature": row["signature"] + PSEUDO_SIGNATURE})
+    return out
+
+
+def add_to_leaderboard(tasks, results) -> int:
+    """Merge the `pseudo/ref2` rows into results/leaderboard.csv and refresh the wide table."""
+    from .comparisons import refresh
+    from .leaderboard import merge, now
+
+    created = now()
+    rows = pseudo_rows(tasks, f"pseudo-ref2-{created}", created)
+    merge(results / "leaderboard.csv", rows)
+    refresh(results, tasks)
+    return len(rows)
+
+
 def markdown(rows: list[Agreement]) -> str:
     lines = ["| task | condition | pairs | chrF | BLEU |", "|---|---|---|---|---|"]
     lines += [f"| `{r.task}` | {r.condition} | {r.n} | {r.chrf:.1f} | {r.bleu:.1f} |" for r in rows]
@@ -74,7 +120,14 @@ def main(argv: list[str] | None = None) -> int:
     from .task import load_tasks
 
     argv = sys.argv[1:] if argv is None else argv
-    rows = agreement(load_tasks(list(TASKS)))
+    tasks = load_tasks(list(TASKS))
+    if "--leaderboard" in argv:
+        from .paths import results_dir
+
+        n = add_to_leaderboard(tasks, results_dir())
+        print(f"{n} rows of {PSEUDO_MODEL} (reference 2 vs reference 1) merged into {results_dir() / 'leaderboard.csv'}")
+        return 0
+    rows = agreement(tasks)
     print(json.dumps([asdict(r) for r in rows], indent=1) if "--json" in argv else markdown(rows))
     return 0
 

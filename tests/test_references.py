@@ -175,3 +175,24 @@ def test_datasheet_file_table_figures(rows):
                   f"{len(unclear)} first references now contain `[unclear]` "
                   f"({sum(r['references'][0].count('[unclear]') for r in unclear)} spans"):
         assert claim in text.replace("\n  ", " "), claim
+
+
+def test_pseudo_ref2_rows_are_marked_match_the_agreement_figures_and_are_not_ranked(tasks, tmp_path):
+    import pandas as pd
+
+    n = agreement.add_to_leaderboard([tasks["translate_zh_en"]], tmp_path)
+    board = pd.read_csv(tmp_path / "leaderboard.csv", keep_default_na=False, na_values=[""])
+    assert n == len(board) and set(board.model) == {"pseudo/ref2"}
+    assert board.signature.str.endswith(agreement.PSEUDO_SIGNATURE).all()
+    assert not board.signature.str.startswith("accounting").any()
+    figures = {(r.condition, r.n): (r.chrf, r.bleu) for r in agreement.agreement([tasks["translate_zh_en"]])}
+    for (cond, n_pairs), (chrf, bleu) in figures.items():
+        if cond == "all":  # the table counts each shared 003 reference row once, the board each item
+            continue
+        got = board[(board.condition == cond)].set_index("metric")
+        assert got.loc["chrf", "n"] == n_pairs
+        assert got.loc["chrf", "value"] == pytest.approx(chrf, abs=0.05)
+        assert got.loc["bleu", "value"] == pytest.approx(bleu, abs=0.05)
+        assert got.loc["chrf", "ci_low"] <= got.loc["chrf", "value"] <= got.loc["chrf", "ci_high"]
+    wide = pd.read_csv(tmp_path / "leaderboard_wide.csv", keep_default_na=False, dtype=str)
+    assert not any(c.startswith("rank_") and (wide[c] != "").any() for c in wide.columns)
