@@ -196,3 +196,10 @@ def test_pseudo_ref2_rows_are_marked_match_the_agreement_figures_and_are_not_ran
         assert got.loc["chrf", "ci_low"] <= got.loc["chrf", "value"] <= got.loc["chrf", "ci_high"]
     wide = pd.read_csv(tmp_path / "leaderboard_wide.csv", keep_default_na=False, dtype=str)
     assert not any(c.startswith("rank_") and (wide[c] != "").any() for c in wide.columns)
+
+
+def test_agreement_command_prints_the_datasheet_table(capsys):
+    assert agreement.main([]) == 0
+    printed = capsys.readouterr().out.strip()
+    assert printed.startswith("| task | condition | pairs | chrF | BLEU |")
+    assert printed in (REFERENCES / "README.md").read_text(encoding="utf-8")
