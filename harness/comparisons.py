@@ -103,7 +103,8 @@ def rank_table(board: "pd.DataFrame", pairwise: "pd.DataFrame") -> "pd.DataFrame
     for (task, cond, metric), values in by_metric.items():
         if metric in skip:
             continue
-        names = sorted(m for m, v in values.items() if not pd.isna(v))
+        # pseudo-systems (pseudo/ref2: a second reference, on fewer items) are shown, never ranked
+        names = sorted(m for m, v in values.items() if not pd.isna(v) and not str(m).startswith("pseudo/"))
         ranks = st.rank_ranges(names, [values[m] for m in names],
                                lambda x, y: sig.get((task, cond, metric, x, y), False),
                                higher_is_better=metric not in LOWER_IS_BETTER)

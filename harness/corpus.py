@@ -170,6 +170,40 @@ def passage_spans(block: Block) -> list[tuple[int, int]]:
     return [(a, b) for a, b in spans if PASSAGE_MIN <= b - a <= PASSAGE_MAX]
 
 
+HEADING_003 = re.compile(r"^\d{1,2}、")  # an item heading of 003 ("7、面向不同場景…") on its own line
+
+
+def _line_at(block: Block, offset: int) -> str:
+    nxt = [o for o in block.line_offsets if o > offset]
+    return block.text[offset:(nxt[0] - len(block.joiner)) if nxt else len(block.text)]
+
+
+def _drop_trailing_heading(block: Block, c: dict) -> dict:
+    """A 003 passage that ends on the heading of the next item, whose body lies outside the
+    passage, is re-cut at the sentence boundary before that heading. If that would leave the
+    noisy text equal to the clean one (the pair would measure nothing) or the passage too
+    short, it is extended through that item's body instead, when it still fits.
+
+    Applied after sampling, so the candidate pools, the random draws and every other item
+    stay as they were."""
+    a, b = c["offset"], c["offset"] + len(c["source"])
+    starts = [o for o in block.line_offsets if a < o < b]
+    if not starts or not HEADING_003.match(block.text[starts[-1]:b]):
+        return c
+    after = [o for o in block.line_offsets if o >= b + len(block.joiner)]
+    if not after or HEADING_003.match(_line_at(block, after[0])):
+        return c  # a heading-only item (no body follows): the passage ends on a whole item
+    end = starts[-1] - len(block.joiner)
+    if end - a >= PASSAGE_MIN and _raw_span(block, a, end) != block.text[a:end]:
+        return {**c, "source": block.text[a:end], "raw": _raw_span(block, a, end)}
+    later = [o for o in after[1:] if HEADING_003.match(_line_at(block, o))]
+    end = later[0] - len(block.joiner) if later else len(block.text)
+    raw = _raw_span(block, a, end)
+    if end - a <= PASSAGE_MAX and len(raw) <= PASSAGE_MAX:
+        return {**c, "source": block.text[a:end], "raw": raw}
+    return c
+
+
 def _raw_span(block: Block, a: int, b: int) -> str:
     """The noisy 003 text covering the same physical lines as clean span [a, b)."""
     first = max(i for i, o in enumerate(block.line_offsets) if o <= a)
@@ -252,6 +286,9 @@ def build_items(sources: Path, provenance: dict) -> dict[str, list[dict]]:
         else:
             chosen = _sample(per_block, PASSAGES_PER_DOC, rng)
         chosen.sort(key=lambda c: (c["unit"], c["offset"]))
+        if doc == "003":
+            by_unit = {b.unit: b for b in doc_blocks}
+            chosen = [_drop_trailing_heading(by_unit[c["unit"]], c) for c in chosen]
         for c in chosen:
             translate.extend(_translation_items(c))
 

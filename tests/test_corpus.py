@@ -111,3 +111,30 @@ def test_tasks_list_json(tasks):
     assert by["translate_zh_en"]["n_items"] == 300
     assert by["translate_zh_en"]["conditions"]["asr-punctuated"] == 50
     assert {"id", "kind", "source_lang", "target_lang", "n_items", "conditions"} <= set(rows[0])
+
+
+def test_no_003_passage_ends_on_the_heading_of_an_item_whose_body_it_leaves_out():
+    import yaml
+
+    sources = TASKS / "sources"
+    blocks = {b.unit: b for b in corpus.load_blocks(sources, yaml.safe_load(
+        (sources / "provenance.yaml").read_text(encoding="utf-8")))["003"]}
+    items = [json.loads(x) for x in (TASKS / "items" / "translate.jsonl").read_text(encoding="utf-8").splitlines()]
+    checked = 0
+    for it in items:
+        if not it["id"].startswith("003:"):
+            continue
+        block = blocks[it["meta"]["unit"]]
+        a = block.text.index(it["source"])
+        b = a + len(it["source"])
+        starts = [o for o in block.line_offsets if a < o < b]
+        following = [o for o in block.line_offsets if o > b]
+        if starts and corpus.HEADING_003.match(block.text[starts[-1]:b]) and following:
+            nxt = block.text[following[0]:].split(" ")[0]
+            assert corpus.HEADING_003.match(nxt), it["id"]  # only a heading-only item may end a passage
+        checked += 1
+    assert checked == 50
+    # the five passages that used to end on the next item's heading, re-cut
+    ids = {it["id"] for it in items}
+    assert {"003:part1:p05:cb676d01", "003:part1:p06:da2b8a20", "003:part1:p15:3c70fb4c",
+            "003:part2:p16:edf754d9", "003:part3:p09:59ee207b"} <= ids

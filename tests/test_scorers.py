@@ -116,3 +116,39 @@ def test_vectorised_bleu_chrf_equal_sacrebleu_on_random_statistics():
         fast = scorer.score_matrix(sums, weights.sum(axis=1))[scorer.names[0]]
         slow = [scorer.metric._compute_score_from_stats(list(row)).score for row in sums]
         assert fast == pytest.approx(slow, abs=1e-9)
+
+
+# Items with one reference next to items with two (references/ holds second references for
+# some items only). sacrebleu drops a missing reference only when it is None, not "".
+VAR_HYPS = ["The cat sat.", "A dog ran in the park today.", "Scaling laws slow down.", "x"]
+VAR_REFS = [["The cat is sitting on the mat."],
+            ["The dog was running in the park.", "A dog ran through the park today."],
+            ["Scaling laws are slowing."],
+            ["Nothing here matches at all.", "Still no match."]]
+
+
+@pytest.mark.parametrize("scorer_cls,metric", [(Bleu, "BLEU"), (Chrf, "CHRF")])
+def test_variable_reference_counts_match_sacrebleu_multi_reference(scorer_cls, metric):
+    import sacrebleu.metrics as sm
+
+    ours = scorer_cls("en")
+    got = ours.score(ours.stats(VAR_HYPS, items(VAR_REFS)))[ours.names[0]]
+    width = max(len(r) for r in VAR_REFS)
+    streams = [[r[k] if k < len(r) else None for r in VAR_REFS] for k in range(width)]
+    want = getattr(sm, metric)().corpus_score(VAR_HYPS, streams).score
+    assert got == pytest.approx(want, abs=1e-9)
+    # and per item: a one-reference item scores as it would in a corpus of one-reference items
+    alone = ours.stats([VAR_HYPS[0], VAR_HYPS[2]], items([VAR_REFS[0], VAR_REFS[2]]))
+    mixed = ours.stats(VAR_HYPS, items(VAR_REFS))[[0, 2]]
+    assert np.array_equal(alone, mixed)
+
+
+def test_second_reference_can_only_raise_sentence_chrf_and_rouge():
+    hyp = ["A dog ran through the park today."]
+    one, two = items([["The dog was running in the park."]]), items([["The dog was running in the park.",
+                                                                      "A dog ran through the park today."]])
+    for scorer in (Chrf("en"), Rouge("en")):
+        s1, s2 = scorer.score(scorer.stats(hyp, one)), scorer.score(scorer.stats(hyp, two))
+        assert all(s2[k] >= s1[k] for k in s1) and any(s2[k] > s1[k] for k in s1)
+    rl = Rouge("en").stats(hyp, two)[0]
+    assert rl[0] == pytest.approx(1.0)  # max over references: the second is identical to the output

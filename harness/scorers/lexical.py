@@ -98,10 +98,13 @@ class _Sacre:
     def stats(self, hyps: list[str], items) -> np.ndarray:
         refs = [it.references for it in items]
         width = max(len(r) for r in refs)
-        streams = [[r[k] if k < len(r) else "" for r in refs] for k in range(width)]
+        # items may have different numbers of references: sacrebleu skips a missing one only
+        # when it is None (an "" would count as a real, empty reference: length 0 for BLEU's
+        # closest-length brevity penalty, zero n-grams for chrF's best-reference choice)
+        streams = [[r[k] if k < len(r) else None for r in refs] for k in range(width)]
         # both sides get the same normalisation (NFKC; Simplified script for Chinese targets)
         hyps = [normalize(h, self.lang) for h in hyps]
-        streams = [[normalize(x, self.lang) for x in s] for s in streams]
+        streams = [[None if x is None else normalize(x, self.lang) for x in s] for s in streams]
         return np.array(self.metric._extract_corpus_statistics(hyps, streams), dtype=float)
 
     def score(self, stats: np.ndarray) -> dict[str, float]:
