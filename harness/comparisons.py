@@ -73,7 +73,7 @@ def pairwise_rows(task, outputs: dict[str, "pd.DataFrame"], created: str) -> lis
                                  "diff_ci_low": round(res["diff_ci_low"], 4),
                                  "diff_ci_high": round(res["diff_ci_high"], 4),
                                  "p_value": round(res["p_value"], 4), "significant": st.significant(res, ALPHA),
-                                 "n": len(sel), "method": "paired-bootstrap|blocks:section|R:1000|seed:12345",
+                                 "n": len(sel), "method": res["method"],
                                  "signature": scorer.signature(), "created_at": created})
     return rows
 
