@@ -235,7 +235,6 @@ def check(baseline_path, thresholds, models, summary) -> None:
     from .gate_baseline import read_baseline
     from .gate_config import default_thresholds_path, load_thresholds
     from .gate_summary import md, render
-    from .io import atomic_write_text
     from .task import load_tasks
 
     summary = Path(summary) if summary else results_dir() / "check.md"

@@ -60,6 +60,14 @@ class Thresholds(BaseModel):
         return self.metrics.get(metric, self.default)
 
 
+def _parses(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
 def _points_ok(v: float) -> bool:
     return math.isfinite(v) and v >= 0
 
@@ -117,6 +125,8 @@ def load_thresholds(path: Path) -> Thresholds:
             msg = "must be a mapping of metric name to threshold in points, e.g. `chrf: 1.0`"
         elif err["type"].startswith("float"):
             msg = f"must be a number, got {err.get('input')!r}"
+            if isinstance(err.get("input"), str) and _parses(err["input"]):
+                msg += " (text: YAML reads 1e-3 or a quoted number as a string; write 0.001)"
         else:
             msg = err["msg"]
         raise UserError(f"{path}:{lines.get(loc, 1)}: {'.'.join(loc) or 'thresholds'}: {msg}") from None

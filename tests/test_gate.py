@@ -248,6 +248,7 @@ BAD_THRESHOLDS = [
     ("metrics:\n  chrf: 1\n  rogueL: 1.0\n", "metrics.rogueL: unknown metric"),
     ("metrics:\n  length_ratio: 1\n", "not gated"),
     ("metrics:\n  chrf: '1.0'\n", "metrics.chrf: must be a number"),
+    ("alpha: 1e-3\n", "write 0.001"),
     ("metrics:\n  chrf: true\n", "metrics.chrf: must be a number"),
     ("- 1\n- 2\n", "must be a mapping"),
     ("alpha: [0.05\n", "malformed YAML"),

@@ -133,3 +133,4 @@ def test_readme_figures_for_the_committed_baseline():
     assert m == 36 and 5 <= most_blocks <= 6
     assert smallest_p(most_blocks) >= ALPHA / m  # Holm's first level is out of reach
     assert smallest_p(8) >= ALPHA / 13 and smallest_p(8) < ALPHA / 12
+    assert smallest_p(9) >= ALPHA / 36 > smallest_p(10)  # "36 tests at alpha = 0.05: at least 10" blocks
