@@ -19,13 +19,11 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from . import stats as st
 from .errors import UserError
 from .gate_baseline import BASELINE_COLUMNS, SCHEMA_VERSION, Baseline, check_models, match_tasks, ordered
 from .gate_config import UNGATED, Thresholds
-from .gate_power import diff_se, min_detectable_drop
+from .gate_power import diff_se, min_detectable_drop, score_se
 
 WORST_PER_METRIC = 3
 
@@ -264,7 +262,7 @@ def check(tasks_by_id: dict, baseline: Baseline, thresholds: Thresholds, results
             res = {"diff": va - vb, "diff_ci_low": math.nan, "diff_ci_high": math.nan,
                    "p_value": math.nan, "blocks": len(set(blocks))}
         if unchanged:  # no change to measure the noise of: bound for an unrelated one
-            se = math.sqrt(2) * _score_se(before, weights, fn)
+            se = math.sqrt(2) * score_se(before, weights, fn)
         else:
             se = diff_se(after, before, blocks, fn, weights)
         mdd = min_detectable_drop(se, res["blocks"], level, st.MIN_BLOCKS)
@@ -291,12 +289,6 @@ def _decide(tests: list[Comparison], alpha: float) -> None:
         t.p_holm = p
         t.significant = (not math.isnan(p)) and p < alpha and t.blocks >= st.MIN_BLOCKS
         t.regressed = t.significant and t.drop > t.threshold
-
-
-def _score_se(stats: np.ndarray, weights: np.ndarray, fn) -> float:
-    s = st.resampled_scores(stats, weights, fn)
-    s = s[np.isfinite(s)]
-    return float(np.std(s, ddof=1)) if len(s) > 1 else math.nan
 
 
 def _judge_sides(tasks, task, model, judge, rows, answered, results):

@@ -56,3 +56,13 @@ def diff_se(after: np.ndarray, before: np.ndarray, blocks: list[str], score, wei
     d = resampled_scores(after, weights, score) - resampled_scores(before, weights, score)
     d = d[np.isfinite(d)]
     return float(np.std(d, ddof=1)) if len(d) > 1 else math.nan
+
+
+def score_se(stats: np.ndarray, weights: np.ndarray, score) -> float:
+    """Standard error of one side's score over block-bootstrap resamples. For a change
+    unrelated to the baseline item by item, the paired difference has about sqrt(2) times it."""
+    from .stats import resampled_scores
+
+    s = resampled_scores(stats, weights, score)
+    s = s[np.isfinite(s)]
+    return float(np.std(s, ddof=1)) if len(s) > 1 else math.nan

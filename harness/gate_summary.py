@@ -53,7 +53,12 @@ def _headline(result) -> str:
     if result.failures:
         n = sum(f.n_errors for f in result.failures)
         parts.append(f"{n} item(s) without an answer: the gate cannot see them")
-    return "## harness check: " + ("❌ " + "; ".join(parts) if parts else "✅ no regression")
+    if parts:
+        return "## harness check: ❌ " + "; ".join(parts)
+    if result.tests and not any(math.isfinite(t.mdd) for t in result.tests):
+        return ("## harness check: ✅ no regression, but this baseline cannot detect one: too few blocks "
+                "for any test to reach significance (see *detectable drop*)")
+    return "## harness check: ✅ no regression"
 
 
 def _test_row(t) -> str:

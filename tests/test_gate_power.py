@@ -134,3 +134,19 @@ def test_readme_figures_for_the_committed_baseline():
     assert smallest_p(most_blocks) >= ALPHA / m  # Holm's first level is out of reach
     assert smallest_p(8) >= ALPHA / 13 and smallest_p(8) < ALPHA / 12
     assert smallest_p(9) >= ALPHA / 36 > smallest_p(10)  # "36 tests at alpha = 0.05: at least 10" blocks
+
+
+def test_the_bound_for_an_unrelated_change():
+    """With no output changed the gate states the detectable drop for a change unrelated to
+    the baseline item by item: sqrt(2) x one side's standard error. On data where "after" is
+    drawn independently of "before", that is what the paired difference's spread is."""
+    from harness.gate_power import score_se
+
+    rng = np.random.default_rng(21)
+    ratios = []
+    for _ in range(40):
+        before, _, blocks = dataset(rng)
+        after, _, _ = dataset(rng)  # same distribution, independent of "before"
+        w = st.resample_weights(blocks)
+        ratios.append(diff_se(after, before, blocks, mean_matrix, w) / (math.sqrt(2) * score_se(before, w, mean_matrix)))
+    assert np.mean(ratios) == pytest.approx(1.0, abs=0.1)

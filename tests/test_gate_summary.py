@@ -144,3 +144,16 @@ def test_undetectable_and_missing_figures(value, shown):
     comment, _ = render(r)
     row = next(line for line in comment.splitlines() if line.startswith("| openai/"))
     assert shown in row
+
+
+def test_a_blind_baseline_says_so():
+    r = hostile_result()
+    r.failures, r.drift, r.worst = [], [], []
+    for t in r.tests:
+        t.regressed = t.significant = False
+        t.mdd = math.inf
+    assert r.exit_code == 0
+    comment, _ = render(r)
+    assert comment.startswith("## harness check: ✅ no regression, but this baseline cannot detect one")
+    r.tests[0].mdd = 2.0
+    assert render(r)[0].startswith("## harness check: ✅ no regression\n")
