@@ -389,3 +389,17 @@ def test_judge_scores_in_the_baseline_are_gated(project, tmp_path):
     regressed = [line for line in summary.read_text().splitlines() if "❌ regressed" in line]
     assert regressed and all("judge:openai/judge:" in line for line in regressed)
     assert any("| 0.20 |" in line for line in regressed)
+    # worst items come from whichever metric regressed, not only the task's first metric
+    heads = [line for line in summary.read_text().splitlines() if line.startswith("**openai/mt · mt · p")]
+    assert heads and all("judge:openai/judge:accuracy -2.0" in h for h in heads)
+    # a judge that cannot score the changed outputs: the gate cannot see the judge metrics
+    # (this wording changes a few outputs by one word; only those are judged again)
+    (tasks / "prompt.j2").write_text("Render in English: {{ source }}")
+    srv.responder = lambda m, b: "I think it is fine, 4/5" if b["model"] == "judge" else scripted(m, b)
+    before = srv.count()
+    out = invoke("check", "--baseline", str(base), "--summary", str(summary))
+    assert out.exit_code == 1, out.output
+    lines = error_lines(out)
+    assert len(lines) == 1 and "(judge openai/judge)" in lines[0] and "parse failure" in lines[0]
+    n_changed = int(re.search(r": (\d+) of 40 item", lines[0]).group(1))
+    assert 0 < n_changed < 40 and srv.count() == before + 40 + n_changed
