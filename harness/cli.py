@@ -218,12 +218,12 @@ def compare(models, judge, task_names) -> None:
 
 
 @main.command()
-@click.option("--baseline", "baseline_path", default=None,
+@click.option("--baseline", "baseline_path", default=None, metavar="PATH",
               help="Default: baseline.csv in the results folder ($HARNESS_RESULTS, else results/).")
-@click.option("--thresholds", default=None, help="Default: gate.yaml")
+@click.option("--thresholds", default=None, metavar="PATH", help="Default: gate.yaml")
 @click.option("--model", "models", multiple=True, help="Check these models (default: the baseline's); "
               "each must be in the baseline.")
-@click.option("--summary", default=None,
+@click.option("--summary", default=None, metavar="PATH",
               help="Markdown summary for a pull-request comment, capped below 60,000 characters "
               "(default: check.md in the results folder); the uncapped one goes beside it as *.full.md.")
 def check(baseline_path, thresholds, models, summary) -> None:
@@ -279,7 +279,7 @@ def baseline() -> None:
               "for a task new to the baseline, the default sample).")
 @click.option("--judge", "judges", multiple=True, help="Also record this judge's rubric scores (repeatable; "
               "default: the judges of the existing baseline); `check` then judges changed outputs.")
-@click.option("--out", default=None,
+@click.option("--out", default=None, metavar="PATH",
               help="Default: baseline.csv in the results folder ($HARNESS_RESULTS, else results/).")
 def baseline_update(models, task_names, limit, judges, out) -> None:
     """Record the current outputs as the new baseline (rows keep their order: a small diff to review)."""

@@ -109,6 +109,10 @@ def test_readme_gate_workflow(workflow, tmp_path):
     assert srv.count() == asked
     rows = (results / "baseline.csv").read_text().count("\n1,openai/")
     assert rows == 80
+    # the key never reaches a file the gate writes (summaries, baseline, cache)
+    for path in results.rglob("*"):
+        if path.is_file():
+            assert b"sk-test-e2e-gate" not in path.read_bytes(), path
 
 
 def test_model_not_in_baseline_makes_no_call(workflow):
