@@ -167,23 +167,38 @@ def test_ci_collapses_on_constant_items():
 
 def test_jackknife_t_of_a_mean_is_the_one_sample_t_interval():
     # equal blocks of one item each: the jackknife SE of a mean is s/√B and (Σz)²/Σz² = 2 = B − 1
-    # for the values 1, 2, 3, so the interval is scipy's t interval on 2 degrees of freedom
-    s = np.array([[1.0], [2.0], [3.0]])
-    lo, hi = st.bootstrap_ci(s, list("xyz"), mean_score)
+    # for the values 1, 2, 3 (leave-one-out means 2.5, 2, 1.5), so the interval is scipy's t
+    # interval on 2 degrees of freedom
+    lo, hi = st.jackknife_t_interval(2.0, np.array([2.5, 2.0, 1.5]))
     want = sp.t.interval(0.95, 2, loc=2.0, scale=sp.sem([1.0, 2.0, 3.0]))
     assert (lo, hi) == pytest.approx(want)
     assert (lo, hi) == pytest.approx((2 - 4.302653 / math.sqrt(3), 2 + 4.302653 / math.sqrt(3)), abs=1e-5)
 
 
+def test_score_ci_is_the_t_interval_on_the_logit_scale_by_hand():
+    # scores 20, 40, 60 (one item per block): estimate 40, leave-one-out 50, 40, 30.
+    s = np.array([[20.0], [40.0], [60.0]])
+    lo, hi = st.bootstrap_ci(s, list("xyz"), mean_score)
+    g = lambda x: math.log(x / (100 - x))  # noqa: E731
+    loo = np.array([g(50), g(40), g(30)])
+    z = 2 / 3 * (loo - loo.mean()) ** 2
+    half = sp.t.ppf(0.975, min(2, z.sum() ** 2 / (z ** 2).sum())) * math.sqrt(z.sum())
+    back = lambda y: 100 / (1 + math.exp(-y))  # noqa: E731
+    assert (lo, hi) == pytest.approx((back(g(40) - half), back(g(40) + half)))
+    assert 0 < lo < 40 < hi < 100  # asymmetric, inside the scale (the raw t would reach below 0)
+    raw = st.jackknife_t_interval(40.0, np.array([50.0, 40.0, 30.0]))
+    assert raw[0] < 0
+
+
 def test_block_ci_is_wider_than_item_ci_for_correlated_items():
-    # block A holds five 0s, block B five 1s: as 2 blocks there is 1 degree of freedom
-    # (t = 12.7, SE 0.5); as 10 independent items SE = 0.167 on 9 df
-    s = np.array([[0.0]] * 5 + [[1.0]] * 5)
+    # block A holds five 0s, block B five 100s: as 2 blocks there is 1 degree of freedom
+    # (t = 12.7, SE 50; a leave-one-out score of 0 keeps the raw scale); as 10 independent
+    # items the interval is far narrower
+    s = np.array([[0.0]] * 5 + [[100.0]] * 5)
     lo, hi = st.bootstrap_ci(s, ["A"] * 5 + ["B"] * 5, mean_score)
-    assert (lo, hi) == pytest.approx((0.5 - 12.7062 * 0.5, 0.5 + 12.7062 * 0.5), abs=1e-3)
+    assert (lo, hi) == pytest.approx((50 - 12.7062 * 50, 50 + 12.7062 * 50), abs=1e-2)
     lo_i, hi_i = st.bootstrap_ci(s, [str(i) for i in range(10)], mean_score)
-    assert lo_i == pytest.approx(0.5 - sp.t.ppf(0.975, 9) * sp.sem(s[:, 0]))
-    assert hi - lo > 5 * (hi_i - lo_i)
+    assert 0 < lo_i < 50 < hi_i < 100 and hi - lo > 10 * (hi_i - lo_i)
 
 
 def test_ci_is_nan_with_one_block():
