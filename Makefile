@@ -21,7 +21,7 @@ EVAL_ARGS = $(foreach m,$(subst $(comma), ,$(MODEL)),--model $(m)) \
             $(if $(LIMIT),--limit $(LIMIT)) $(if $(filter full,$(SUITE)),--full) \
             $(foreach j,$(subst $(comma), ,$(JUDGE)),--judge $(j))
 
-.PHONY: browser serve-local eval test leaderboard report tasks check bench meta-eval venv clean
+.PHONY: browser serve-local eval test leaderboard report tasks check bench calibrate meta-eval venv clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found; install Python 3.11 or run 'make PY=python3 ...'"; exit 2; }
@@ -64,6 +64,11 @@ serve-local: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# false-positive rate, power and CI coverage of the shipped statistics on each task's real
+# block structure (simulated; a few minutes on 2 cores) -> results/calibration.csv
+calibrate: $(STAMP)
+	$(BIN)/python bench/calibrate.py
 
 meta-eval: $(STAMP)
 	$(BIN)/harness meta-eval

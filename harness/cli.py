@@ -218,26 +218,52 @@ def compare(models, judge, task_names) -> None:
 
 
 @main.command()
-@click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False), default="results/baseline.csv",
-              show_default=True)
-@click.option("--thresholds", type=click.Path(dir_okay=False), default=None, help="Default: gate.yaml")
-@click.option("--model", "models", multiple=True, help="Check these models (default: the baseline's).")
-@click.option("--summary", type=click.Path(dir_okay=False), default="results/check.md", show_default=True,
-              help="Where to write the Markdown summary (for a pull-request comment).")
+@click.option("--baseline", "baseline_path", default=None, metavar="PATH",
+              help="Default: baseline.csv in the results folder ($HARNESS_RESULTS, else results/).")
+@click.option("--thresholds", default=None, metavar="PATH", help="Default: gate.yaml")
+@click.option("--model", "models", multiple=True, help="Check these models (default: the baseline's); "
+              "each must be in the baseline.")
+@click.option("--summary", default=None, metavar="PATH",
+              help="Markdown summary for a pull-request comment, capped below 60,000 characters "
+              "(default: check.md in the results folder); the uncapped one goes beside it as *.full.md.")
 def check(baseline_path, thresholds, models, summary) -> None:
-    """CI gate: exit 1 if a metric dropped significantly and by more than its threshold."""
+    """CI gate. Exit 0: no regression and every item answered; 1: a significant regression
+    beyond its threshold, a scorer change, or items without an answer; 2: bad input."""
     from pathlib import Path
 
-    from .gate import check as run_check, default_thresholds_path, load_thresholds, read_baseline, write_summary
+    from .gate import check as run_check
+    from .gate_baseline import read_baseline
+    from .gate_config import default_thresholds_path, load_thresholds
+    from .gate_summary import md, render
     from .task import load_tasks
 
-    baseline = read_baseline(Path(baseline_path))
-    th = load_thresholds(Path(thresholds) if thresholds else default_thresholds_path())
-    tasks = {t.id: t for t in load_tasks()}
-    code, md, _ = run_check(tasks, baseline, th, results_dir(), list(models) or None)
-    write_summary(md, Path(summary))
-    click.echo(md)
-    sys.exit(code)
+    summary = Path(summary) if summary else results_dir() / "check.md"
+    full_path = summary.with_name(summary.stem + ".full.md")
+    try:
+        th = load_thresholds(Path(thresholds) if thresholds else default_thresholds_path())
+        baseline = read_baseline(Path(baseline_path) if baseline_path else results_dir() / "baseline.csv")
+        tasks = {t.id: t for t in load_tasks()}
+        result = run_check(tasks, baseline, th, results_dir(), list(models) or None)
+    except UserError as exc:  # never leave an earlier run's "no regression" for CI to post
+        _write_summary(summary, f"## harness check: ❌ could not run\n\nerror: {md(str(exc), 2000)}\n")
+        raise
+    comment, full = render(result, str(full_path))
+    click.echo(comment)
+    for f in result.failures:
+        click.echo(f"error: {f.model} {f.task}: {f.n_errors} of {f.n_items} item(s) without an answer "
+                   f"({f.what}); first {f.first_item}: {f.first_error}", err=True)
+    _write_summary(full_path, full)
+    _write_summary(summary, comment)
+    sys.exit(result.exit_code)
+
+
+def _write_summary(path, text: str) -> None:
+    from .io import atomic_write_text
+
+    try:
+        atomic_write_text(path, text)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot write the summary ({exc.strerror}); choose another --summary") from None
 
 
 @main.group()
@@ -246,32 +272,41 @@ def baseline() -> None:
 
 
 @baseline.command("update")
-@click.option("--model", "models", multiple=True, help="Default: the current baseline's models, "
-              "or the offline default models.")
+@click.option("--model", "models", multiple=True, help="Models to record (repeatable). Default: the models of "
+              "the existing baseline at --out; required when there is none.")
 @click.option("--task", "task_names", multiple=True, help="Default: the current baseline's tasks, or every task.")
-@click.option("--limit", type=int, default=None, help="Items per task (default: the current baseline's items).")
-@click.option("--out", type=click.Path(dir_okay=False), default="results/baseline.csv", show_default=True)
-def baseline_update(models, task_names, limit, out) -> None:
-    """Record the current outputs as the new baseline."""
+@click.option("--limit", type=int, default=None, help="Items per task (default: the current baseline's items; "
+              "for a task new to the baseline, the default sample).")
+@click.option("--judge", "judges", multiple=True, help="Also record this judge's rubric scores (repeatable; "
+              "default: the judges of the existing baseline); `check` then judges changed outputs.")
+@click.option("--out", default=None, metavar="PATH",
+              help="Default: baseline.csv in the results folder ($HARNESS_RESULTS, else results/).")
+def baseline_update(models, task_names, limit, judges, out) -> None:
+    """Record the current outputs as the new baseline (rows keep their order: a small diff to review)."""
     from pathlib import Path
 
-    from .gate import read_baseline, update_baseline
-    from .models import DEFAULT_MODELS
-    from .pipeline import DEFAULT_LIMIT
+    from .gate import judge_names, update_baseline
+    from .gate_baseline import read_baseline
+    from .pipeline import DEFAULT_LIMIT, sample
     from .task import load_tasks
 
-    out = Path(out)
+    out = Path(out) if out else results_dir() / "baseline.csv"
+    if limit is not None and limit <= 0:
+        raise UserError("--limit must be a positive number of items per task")
     old = read_baseline(out) if out.exists() else None
-    models = list(models) or (sorted(old.model.unique()) if old is not None else list(DEFAULT_MODELS))
-    names = list(task_names) or (sorted(old.task.unique()) if old is not None else None)
-    tasks = load_tasks(names)
-    if limit is None and old is None:
-        limit = DEFAULT_LIMIT
-    if limit is None:  # keep the same items as before
-        keep = {t: set(old.item_id[old.task == t]) for t in old.task.unique()}
-        for t in tasks:
-            t.items = [i for i in t.items if i.id in keep.get(t.id, set())] or t.items
-    n = update_baseline(tasks, models, limit, out, results_dir())
+    if not models and old is None:
+        raise UserError(f"{out}: no baseline to take the models from; name them with --model MODEL (repeatable)")
+    models = list(dict.fromkeys(models)) or old.models
+    judges = list(dict.fromkeys(judges)) or (sorted({j for t in old.tasks for j in judge_names(old, t)})
+                                            if old is not None else [])
+    tasks = load_tasks(list(task_names) or (old.tasks if old is not None else None))
+    for t in tasks:
+        keep = set(old.items_of(t.id)) if old is not None and limit is None else set()
+        if keep:  # the same items as before
+            t.items = [i for i in t.items if i.id in keep]
+        else:
+            t.items = sample(t.items, limit or DEFAULT_LIMIT)
+    n = update_baseline(tasks, models, None, out, results_dir(), old, judges)
     click.echo(f"baseline: {out} ({n} outputs from {', '.join(models)}); review and commit it")
 
 

@@ -1,8 +1,10 @@
 """Pairwise significance between every two models, rank ranges, and the wide pivot.
 
-Comparisons are paired: two models are compared on the items both answered, re-scored
-from the outputs stored in the latest run of each (model, task), with the same block
-bootstrap as the leaderboard's CIs. Writes `results/pairwise.csv` and
+Comparisons are paired: two models are compared on the items both answered, with the
+block-level paired randomization test of `stats.paired_test`, and only when both were
+asked the same items (the same `--limit` sample or the full task): runs on different
+samples are never compared. Each model's per-item statistics are computed once (or taken
+from this run's scoring) and reused for every pair. Writes `results/pairwise.csv` and
 `results/leaderboard_wide.csv`.
 """
 
@@ -10,17 +12,18 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from . import stats as st
 from .io import atomic_write_csv, locked
-from .leaderboard import SCHEMA_VERSION, metric_fn, now
+from .leaderboard import SCHEMA_VERSION, item_set_id, metric_fn, now, pooled_rule
 
 PAIRWISE_COLUMNS = ["schema_version", "task", "condition", "metric", "model_a", "model_b", "value_a", "value_b",
-                    "diff", "diff_ci_low", "diff_ci_high", "p_value", "significant", "n", "method", "signature",
-                    "created_at"]
+                    "diff", "diff_ci_low", "diff_ci_high", "p_value", "significant", "n", "blocks", "item_set",
+                    "method", "signature", "created_at"]
 ALPHA = 0.05
 
 
@@ -36,81 +39,140 @@ def latest_outputs(results: Path) -> dict[tuple[str, str], "pd.DataFrame"]:  # n
     return latest
 
 
-def pairwise_rows(task, outputs: dict[str, "pd.DataFrame"], created: str) -> list[dict]:  # noqa: F821
+@dataclass
+class ModelStats:
+    """One model on one task: the sample it was asked, the items it answered (in task
+    order) and their per-item statistics per metric family."""
+
+    sample: str  # item_set_id of every item asked
+    ids: list[str]
+    stats: dict[str, np.ndarray]
+
+
+def model_stats(task, rows: "pd.DataFrame", scorers: dict, scored=None) -> ModelStats:  # noqa: F821
+    """Score a model's stored outputs once; `scored` (this run's `Scored`) is reused when it
+    covers exactly the same answered items."""
+    known = {it.id for it in task.items}
+    asked = [i for i in rows.item_id if i in known]
+    answered = dict(zip(rows.item_id[rows.error == ""], rows.output[rows.error == ""]))
+    ids = [it.id for it in task.items if it.id in answered]
+    if scored is not None and sorted(scored.item_ids) == sorted(ids) and all(f in scored.stats for f in scorers):
+        where = {i: k for k, i in enumerate(scored.item_ids)}
+        order = np.array([where[i] for i in ids], dtype=int)
+        stats = {f: scored.stats[f][order] for f in scorers}
+    else:
+        items = {it.id: it for it in task.items}
+        its = [items[i] for i in ids]
+        stats = {f: (sc.stats([answered[i] for i in ids], its) if ids else np.zeros((0, 1)))
+                 for f, sc in scorers.items()}
+    return ModelStats(item_set_id(asked), ids, stats)
+
+
+def pairwise_rows(task, outputs: dict[str, "pd.DataFrame"], created: str,  # noqa: F821
+                  scored: dict | None = None) -> list[dict]:
+    """Every pair of models asked the same items: one row per view, metric and pair.
+    `scored`: model -> this run's `Scored` for the task, reused instead of re-scoring."""
     from .scorers import registry
 
     items = {it.id: it for it in task.items}
-    rows = []
     scorers = {m: registry.make(m, task) for m in task.spec.metrics}
+    per_model = {m: model_stats(task, df, scorers, (scored or {}).get(m)) for m, df in outputs.items()}
+    rows = []
     for a, b in itertools.combinations(sorted(outputs), 2):
-        da = outputs[a][outputs[a].error == ""].set_index("item_id")
-        db = outputs[b][outputs[b].error == ""].set_index("item_id")
-        common = [i for i in da.index if i in db.index and i in items]
+        ma, mb = per_model[a], per_model[b]
+        if ma.sample != mb.sample:
+            continue  # different samples: never compared (the table says so)
+        in_b = set(mb.ids)
+        common = [i for i in ma.ids if i in in_b]
         if len(common) < 2:
             continue
+        pos_a = {i: k for k, i in enumerate(ma.ids)}
+        pos_b = {i: k for k, i in enumerate(mb.ids)}
+        ia = np.array([pos_a[i] for i in common])
+        ib = np.array([pos_b[i] for i in common])
         its = [items[i] for i in common]
-        views = {"all": np.arange(len(its))}
+        metas = [{"condition": it.condition} for it in its]
+        inside = pooled_rule(metas)
+        views = {"all": np.array([k for k, m in enumerate(metas) if inside(m)], dtype=int)}
         conds = sorted({it.condition for it in its})
         if len(conds) > 1:
             views.update({c: np.array([k for k, it in enumerate(its) if it.condition == c]) for c in conds})
         for family, scorer in scorers.items():
-            sa = scorer.stats(list(da.loc[common, "output"]), its)
-            sb = scorer.stats(list(db.loc[common, "output"]), its)
+            sa, sb = ma.stats[family][ia], mb.stats[family][ib]
             for cond, sel in views.items():
                 if len(sel) < 2:
                     continue
                 blocks = [its[k].block for k in sel]
+                va_all, vb_all = scorer.score(sa[sel]), scorer.score(sb[sel])
                 for name in scorer.names:
-                    fn = metric_fn(scorer, name)
-                    res = st.paired_test(sa[sel], sb[sel], blocks, fn)
-                    va = scorer.score(sa[sel])[name]
-                    vb = scorer.score(sb[sel])[name]
+                    va, vb = va_all[name], vb_all[name]
                     if math.isnan(va) or math.isnan(vb):
                         continue
+                    res = st.paired_test(sa[sel], sb[sel], blocks, metric_fn(scorer, name))
                     rows.append({"schema_version": SCHEMA_VERSION, "task": task.id, "condition": cond,
                                  "metric": name, "model_a": a, "model_b": b, "value_a": round(va, 4),
                                  "value_b": round(vb, 4), "diff": round(res["diff"], 4),
-                                 "diff_ci_low": round(res["diff_ci_low"], 4),
-                                 "diff_ci_high": round(res["diff_ci_high"], 4),
+                                 "diff_ci_low": _r(res["diff_ci_low"]), "diff_ci_high": _r(res["diff_ci_high"]),
                                  "p_value": round(res["p_value"], 4), "significant": st.significant(res, ALPHA),
-                                 "n": len(sel), "method": "paired-bootstrap|blocks:section|R:1000|seed:12345",
+                                 "n": len(sel), "blocks": res["blocks"],
+                                 "item_set": item_set_id(common[k] for k in sel), "method": res["method"],
                                  "signature": scorer.signature(), "created_at": created})
     return rows
 
 
+def _r(x: float) -> float:
+    return round(float(x), 4) if not math.isnan(float(x)) else math.nan
+
+
 def rank_table(board: "pd.DataFrame", pairwise: "pd.DataFrame") -> "pd.DataFrame":  # noqa: F821
     """Wide pivot: one row per (task, condition, model), one column per metric, plus a rank
-    range per metric grouping models whose difference is not significant."""
+    range per metric for the rows whose pairwise tests were run (blank otherwise).
+
+    A model's range counts the models significantly better and worse than it among those it
+    was tested against (same items), with Holm's correction over those comparisons: the
+    range is a joint claim about all of them. Rows never tested (macro, tag, delta, judge
+    score rows, accounting, or a model alone on its sample) get no rank."""
     import pandas as pd
 
     from .scorers.registry import LOWER_IS_BETTER, TARGET_ONE
 
-    sig = {}
+    tests: dict[tuple, list[tuple[str, float, float, bool]]] = {}  # (task, cond, metric, model) -> peers
     if len(pairwise):
-        cols = [pairwise[c].astype(str) for c in ("task", "condition", "metric", "model_a", "model_b")]
-        for t, c, m, a, b, s_ in zip(*cols, pairwise["significant"]):
-            sig[t, c, m, a, b] = sig[t, c, m, b, a] = str(s_) == "True"
+        pw = pairwise[~pairwise.metric.astype(str).str.startswith("judge:")]
+        blocks = pw["blocks"] if "blocks" in pw else pd.Series([st.MIN_BLOCKS] * len(pw), index=pw.index)
+        for r, nb in zip(pw.to_dict("records"), blocks):
+            if pd.isna(r["p_value"]):
+                continue
+            ok = pd.isna(nb) or int(nb) >= st.MIN_BLOCKS
+            key = (str(r["task"]), str(r["condition"]), str(r["metric"]))
+            tests.setdefault((*key, r["model_a"]), []).append((r["model_b"], float(r["diff"]), float(r["p_value"]), ok))
+            tests.setdefault((*key, r["model_b"]), []).append((r["model_a"], -float(r["diff"]), float(r["p_value"]), ok))
     wide: dict[tuple, dict] = {}
-    by_metric: dict[tuple, dict[str, float]] = {}
-    skip = set()
     for r in board.to_dict("records"):
         key = (r["task"], r["condition"], r["model"])
         row = wide.setdefault(key, {"task": r["task"], "condition": r["condition"], "model": r["model"]})
         row[r["metric"]], row["n"], row["n_errors"] = r["value"], r["n"], r["n_errors"]
-        if r["metric"] in TARGET_ONE or str(r["signature"]).startswith(("accounting", "judge-reliability")):
-            skip.add(r["metric"])
-        by_metric.setdefault((r["task"], r["condition"], r["metric"]), {})[r["model"]] = r["value"]
-    for (task, cond, metric), values in by_metric.items():
-        if metric in skip:
-            continue
-        # pseudo-systems (pseudo/ref2: a second reference, on fewer items) are shown, never ranked
-        names = sorted(m for m, v in values.items() if not pd.isna(v) and not str(m).startswith("pseudo/"))
-        ranks = st.rank_ranges(names, [values[m] for m in names],
-                               lambda x, y: sig.get((task, cond, metric, x, y), False),
-                               higher_is_better=metric not in LOWER_IS_BETTER)
-        for m, rank in ranks.items():
-            wide[task, cond, m][f"rank_{metric}"] = rank
+        if "item_set" in r:
+            row["item_set"] = r["item_set"]
+        peers = tests.get((str(r["task"]), str(r["condition"]), str(r["metric"]), r["model"]))
+        if peers and r["metric"] not in TARGET_ONE:  # closest to 1 is best: no direction to rank by
+            row[f"rank_{r['metric']}"] = _rank_range(peers, higher_is_better=r["metric"] not in LOWER_IS_BETTER)
     return pd.DataFrame(sorted(wide.values(), key=lambda r: (r["task"], r["condition"], r["model"])))
+
+
+def _rank_range(peers: list[tuple[str, float, float, bool]], higher_is_better: bool) -> str:
+    """peers: (other model, this − other, p, enough blocks). Holm over these comparisons."""
+    adjusted = st.holm([p for _, _, p, _ in peers])
+    better = worse = 0
+    for (_, diff, _, ok), p in zip(peers, adjusted):
+        if not ok or p >= ALPHA or diff == 0:
+            continue
+        if (diff > 0) == higher_is_better:
+            worse += 1  # this model significantly beats that one
+        else:
+            better += 1
+    lo, hi = better + 1, len(peers) + 1 - worse
+    return str(lo) if lo == hi else f"{lo}–{hi}"
 
 
 def merge_judge_pairwise(results: Path, rows: list[dict]) -> None:
@@ -129,8 +191,9 @@ def merge_judge_pairwise(results: Path, rows: list[dict]) -> None:
         atomic_write_csv(new, path, PAIRWISE_COLUMNS)
 
 
-def refresh(results: Path, tasks) -> tuple["pd.DataFrame", "pd.DataFrame"]:  # noqa: F821
-    """Recompute pairwise.csv and leaderboard_wide.csv from every model's latest outputs."""
+def refresh(results: Path, tasks, scored: dict | None = None) -> tuple["pd.DataFrame", "pd.DataFrame"]:  # noqa: F821
+    """Recompute pairwise.csv and leaderboard_wide.csv from every model's latest outputs.
+    `scored`: (model, task id) -> this run's `Scored`, whose statistics are reused."""
     import pandas as pd
 
     latest = latest_outputs(results)
@@ -138,7 +201,8 @@ def refresh(results: Path, tasks) -> tuple["pd.DataFrame", "pd.DataFrame"]:  # n
     rows = []
     for task in tasks:
         outputs = {m: df for (m, t), df in latest.items() if t == task.id}
-        rows.extend(pairwise_rows(task, outputs, created))
+        mine = {m: sc for (m, t), sc in (scored or {}).items() if t == task.id}
+        rows.extend(pairwise_rows(task, outputs, created, mine))
     pairwise = pd.DataFrame(rows, columns=PAIRWISE_COLUMNS)
     board_path = results / "leaderboard.csv"
     board = pd.read_csv(board_path, keep_default_na=False, na_values=[""]) if board_path.exists() else pd.DataFrame()

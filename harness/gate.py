@@ -1,95 +1,144 @@
 """The CI regression gate: compare current outputs with a committed baseline, item by item.
 
-`results/baseline.csv` holds, per (model, task, item), the baseline's output and prompt
-hash: a reviewed file in the repository. `harness check` asks the same models the same
-items with the current prompts (unchanged prompts are answered from the cache, so they
-cost nothing), re-scores both sides with the task's metrics and runs the paired block
-bootstrap on each (model, task, metric). A metric regresses when it drops by more than
-its threshold (gate.yaml) and the drop is significant. Exit 0: no regression; 1: a
-regression; 2: usage or input error.
+`harness check` asks the baseline's models the baseline's items with the current prompts
+(an unchanged prompt is answered from the cache: no call, no API key needed), re-scores
+both sides and, per (model, task, metric), asks one question: is "after" worse than
+"before"? A one-sided paired randomization test over blocks answers it; Holm's procedure
+corrects for the whole family of tests; a metric regresses only when its drop is
+significant *and* larger than its threshold (gate.yaml).
+
+Exit codes: 0 no regression and every baseline item answered; 1 a regression, a scorer
+change, or any item that could not be answered (a gate that cannot see must not pass);
+2 bad input (UserError).
 """
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
 
 from . import stats as st
 from .errors import UserError
-from .io import atomic_write_csv, atomic_write_text
-from .paths import ROOT
+from .gate_baseline import BASELINE_COLUMNS, SCHEMA_VERSION, Baseline, check_models, match_tasks, ordered
+from .gate_config import UNGATED, Thresholds
+from .gate_power import diff_se, min_detectable_drop, score_se
 
-BASELINE_COLUMNS = ["schema_version", "model", "task", "item_id", "condition", "block", "prompt_hash", "output",
-                    "scores"]
-GATED_SKIP = {"length_ratio"}  # best at 1.0, no direction to regress in
+WORST_PER_METRIC = 3
 
 
 @dataclass
-class Thresholds:
+class Comparison:
+    """One (model, task, metric) comparison."""
+
+    model: str
+    task: str
+    metric: str
+    before: float
+    after: float
+    diff: float  # after − before
+    ci_low: float
+    ci_high: float
+    p_value: float  # one-sided, "after is worse"
+    blocks: int
+    n: int
+    threshold: float
+    drop: float  # positive = worse, in the metric's points
+    mdd: float  # minimum detectable drop at alpha, 80% power
+    mdd_basis: str  # "observed" (spread of this change) or "unrelated" (no output changed: bound)
+    p_holm: float = math.nan
+    significant: bool = False
+    regressed: bool = False
+
+
+@dataclass
+class Failure:
+    """Items of a (model, task) with a baseline answer and no current one."""
+
+    model: str
+    task: str
+    n_items: int
+    n_errors: int
+    first_item: str
+    first_error: str
+    what: str = "model"  # or "judge <name>"
+
+
+@dataclass
+class Worst:
+    model: str
+    task: str
+    item: str
+    before: str
+    after: str
+    deltas: dict[str, float] = field(default_factory=dict)  # regressed metric -> this item's change (worse < 0)
+
+
+@dataclass
+class Drift:
+    task: str
+    metric: str
+    n: int
+    old: float | None
+    new: float | None
+
+
+@dataclass
+class CheckResult:
+    tests: list[Comparison]
+    failures: list[Failure]
+    drift: list[Drift]
+    worst: list[Worst]
+    prompts_changed: list[tuple[str, list[str], str, str]]  # task, old hashes, new hash, prompt file
+    n_requests: int
+    n_called: int
     alpha: float
-    default: float
-    metrics: dict[str, float]
+    models: list[str]
+    level: float = math.nan  # alpha / family size: Holm's first step, where the detectable drop is stated
 
-    def of(self, metric: str) -> float:
-        if metric.startswith("judge:"):
-            return self.metrics.get("judge", self.default)
-        return self.metrics.get(metric, self.default)
+    @property
+    def regressions(self) -> list[Comparison]:
+        return [t for t in self.tests if t.regressed]
 
-
-def load_thresholds(path: Path) -> Thresholds:
-    import yaml
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise UserError(f"{path}: thresholds file not found") from None
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: malformed YAML ({exc})") from None
-    unknown = set(data) - {"alpha", "default", "metrics"}
-    if unknown:
-        raise UserError(f"{path}: unknown key {sorted(unknown)[0]!r} (allowed: alpha, default, metrics)")
-    return Thresholds(float(data.get("alpha", 0.05)), float(data.get("default", 1.0)),
-                      {str(k): float(v) for k, v in (data.get("metrics") or {}).items()})
+    @property
+    def exit_code(self) -> int:
+        return 1 if (self.regressions or self.failures or self.drift) else 0
 
 
-def read_baseline(path: Path) -> "pd.DataFrame":  # noqa: F821
-    import pandas as pd
+# --- asking -----------------------------------------------------------------------------
 
-    if not path.exists():
-        raise UserError(f"{path}: no baseline; create one with `harness baseline update`")
-    try:
-        df = pd.read_csv(path, keep_default_na=False, dtype=str)
-    except Exception as exc:  # noqa: BLE001 - any parse failure is the user's file
-        raise UserError(f"{path}: not a readable CSV ({exc})") from None
-    missing = [c for c in BASELINE_COLUMNS if c not in df.columns]
-    if missing:
-        raise UserError(f"{path}: missing column {missing[0]!r}; regenerate it with `harness baseline update`")
-    return df
-
-
-def outputs_for(tasks, models: list[str], only: dict[str, set[str]] | None, limit: int | None, results: Path):
-    """Ask (or read from the cache) every model every selected item; return outcomes by key."""
+def ask(requests, results: Path):
+    """Answer requests from the store, calling only for what is missing. The API-key check
+    (which imports litellm) runs only for models that will actually be called."""
     from .models import preflight
-    from .pipeline import build_requests, execute, store_path
+    from .pipeline import execute, store_path
     from .runner import Limits
     from .store import Store
 
-    for m in models:
-        preflight(m)
-    reqs = build_requests(tasks, models, limit, only=only)
     store = Store(store_path(results))
     try:
-        outcomes = execute(reqs, store, Limits())
+        cached = store.get_many([r.key for r in requests])
+        for model in sorted({r.model for r in requests if r.key not in cached}):
+            preflight(model)
+        outcomes = execute(requests, store, Limits())
     finally:
         store.close()
-    return {(o.request.model, o.request.tag[0], o.request.tag[1]): o for o in outcomes}, len(reqs), \
-        sum(not o.cached for o in outcomes)
+    return outcomes, sum(not o.cached for o in outcomes)
 
 
-def item_scores(task, item, output: str) -> dict[str, float]:
+def outputs_for(tasks, models: list[str], only: dict[str, set[str]] | None, limit: int | None, results: Path):
+    """Every model's outcome on every selected item, by (model, task id, item id)."""
+    from .pipeline import build_requests
+
+    reqs = build_requests(tasks, models, limit, only=only)
+    outcomes, n_called = ask(reqs, results)
+    return {(o.request.model, o.request.tag[0], o.request.tag[1]): o for o in outcomes}, len(reqs), n_called
+
+
+# --- scores -----------------------------------------------------------------------------
+
+def item_scores(task, item, output: str) -> dict[str, float | None]:
     """Every metric of the task on one item: recorded in the baseline so that a change in
     the scorers themselves is caught (the gate re-scores the baseline outputs and compares)."""
     from .scorers import registry
@@ -102,153 +151,246 @@ def item_scores(task, item, output: str) -> dict[str, float]:
     return out
 
 
-def update_baseline(tasks, models: list[str], limit: int | None, out: Path, results: Path) -> int:
-    import json
+def judge_names(baseline: Baseline, task: str) -> list[str]:
+    """Judges whose scores the baseline records for this task (keys judge:<judge>:<dimension>)."""
+    found = {k.rsplit(":", 1)[0].split(":", 1)[1] for r in baseline.rows if r.task == task
+             for k in r.scores if k.startswith("judge:")}
+    return sorted(found)
 
+
+def _recorded_judge_scores(rows, judge: str, rubric) -> dict[str, dict | None]:
+    out = {}
+    for r in rows:
+        vals = {d: r.scores.get(f"judge:{judge}:{d}") for d in rubric.names}
+        out[r.item_id] = None if any(v is None for v in vals.values()) else vals
+    return out
+
+
+def judge_scores(tasks, outputs: dict, judge: str, results: Path) -> tuple[dict, list]:
+    """Pointwise judge scores of outputs {(model, task id, item id): text}: returns
+    (key -> scores or None, outcomes) through the cache like any call."""
+    from .judge import load_rubric, parse_pointwise, pointwise_request
+
+    by_id = {t.id: t for t in tasks}
+    reqs = []
+    for (model, tid, iid), text in outputs.items():
+        task = by_id[tid]
+        item = next(it for it in task.items if it.id == iid)
+        reqs.append(pointwise_request(judge, load_rubric(task.spec.kind), item, text, (model, tid, iid)))
+    if not reqs:
+        return {}, []
+    outcomes, _ = ask(reqs, results)
+    out = {}
+    for o in outcomes:
+        model, tid, iid = o.request.tag
+        if o.response is None:
+            out[(model, tid, iid)] = (None, f"judge call failed: {o.error}")
+            continue
+        scores, _, failure = parse_pointwise(load_rubric(by_id[tid].spec.kind), o.response["text"])
+        out[(model, tid, iid)] = (scores, failure or "")
+    return out, outcomes
+
+
+# --- the check --------------------------------------------------------------------------
+
+def check(tasks_by_id: dict, baseline: Baseline, thresholds: Thresholds, results: Path,
+          models: list[str] | None = None) -> CheckResult:
+    from .leaderboard import metric_fn
+    from .scorers import registry
+    from .scorers.registry import LOWER_IS_BETTER
+
+    match_tasks(baseline, tasks_by_id)
+    models = list(dict.fromkeys(models)) if models else baseline.models
+    check_models(baseline, models)
+    tasks = [tasks_by_id[t] for t in baseline.tasks]
+    only = {t: set(baseline.items_of(t)) for t in baseline.tasks}
+    got, n_req, n_called = outputs_for(tasks, models, only, None, results)
+    tests, failures, per_item, pending = [], [], {}, []
+    for task in tasks:
+        items = {it.id: it for it in task.items}
+        judges = judge_names(baseline, task.id)
+        for model in models:
+            base = baseline.of(model, task.id)
+            if not base:
+                continue
+            outcomes = [(r, got[(model, task.id, r.item_id)]) for r in base]
+            errors = [(r, o) for r, o in outcomes if o.response is None]
+            if errors:
+                failures.append(Failure(model, task.id, len(base), len(errors), errors[0][0].item_id,
+                                        errors[0][1].error or "no answer"))
+            answered = [(r, o.response["text"]) for r, o in outcomes if o.response is not None]
+            if not answered:
+                continue
+            its = [items[r.item_id] for r, _ in answered]
+            blocks = [it.block for it in its]
+            olds, news = [r.output for r, _ in answered], [t for _, t in answered]
+            unchanged = olds == news
+            weights = st.resample_weights(blocks)
+            scorers = [(family, registry.make(family, task)) for family in task.spec.metrics]
+            sides = {family: (s.stats(olds, its), s.stats(news, its)) for family, s in scorers}
+            for judge in judges:
+                scorer, before_j, after_j, judge_failure = _judge_sides(
+                    tasks, task, model, judge, [r for r, _ in answered], answered, results)
+                if judge_failure:
+                    failures.append(judge_failure)
+                scorers.append((scorer.family, scorer))
+                sides[scorer.family] = (before_j.stats(None, its), after_j.stats(None, its))
+            for family, scorer in scorers:
+                before, after = sides[family]
+                vb_all, va_all = scorer.score(before), scorer.score(after)
+                for name in scorer.names:
+                    if name in UNGATED:
+                        continue
+                    vb, va = vb_all[name], va_all[name]
+                    if math.isnan(vb) or math.isnan(va):
+                        continue  # nothing to score on these items (e.g. no numbers in the sources)
+                    pending.append((model, task.id, name, scorer, before, after, blocks, weights, answered,
+                                    unchanged, vb, va))
+    # the family is known only now: every test gets enough resamples for a p-value to reach
+    # Holm's first level alpha/m, and the detectable drop is stated at that level
+    m = sum(1 for p in pending if len(p[8]) >= 2)
+    level = thresholds.alpha / max(m, 1)
+    resamples = max(st.RESAMPLES, math.ceil(10 / level))
+    for model, task_id, name, scorer, before, after, blocks, weights, answered, unchanged, vb, va in pending:
+        fn = metric_fn(scorer, name)
+        lower = name in LOWER_IS_BETTER
+        sign = -1 if lower else 1
+        if len(answered) >= 2:
+            res = st.paired_test(after, before, blocks, fn, resamples=resamples,
+                                 alternative="greater" if lower else "less")
+        else:
+            res = {"diff": va - vb, "diff_ci_low": math.nan, "diff_ci_high": math.nan,
+                   "p_value": math.nan, "blocks": len(set(blocks))}
+        if unchanged:  # no change to measure the noise of: bound for an unrelated one
+            se = math.sqrt(2) * score_se(before, weights, fn)
+        else:
+            se = diff_se(after, before, blocks, fn, weights)
+        mdd = min_detectable_drop(se, res["blocks"], level, st.MIN_BLOCKS)
+        tests.append(Comparison(model, task_id, name, vb, va, res["diff"], res["diff_ci_low"],
+                                res["diff_ci_high"], res["p_value"], res["blocks"], len(answered),
+                                thresholds.of(name), -sign * res["diff"], mdd,
+                                "unrelated" if unchanged else "observed"))
+        per_item[(model, task_id, name)] = (scorer, before, after, sign, answered)
+    _decide(tests, thresholds.alpha)
+    worst = worst_items(tests, per_item)
+    drift = scoring_drift(tasks, baseline)
+    changed = []
+    for t in tasks:
+        old = sorted({r.prompt_hash for r in baseline.rows if r.task == t.id})
+        if old != [t.prompt_hash]:
+            changed.append((t.id, old, t.prompt_hash, t.spec.prompt))
+    return CheckResult(tests, failures, drift, worst, changed, n_req, n_called, thresholds.alpha, models, level)
+
+
+def _decide(tests: list[Comparison], alpha: float) -> None:
+    """Holm over the family of every test with a p-value; regressed = significant and worse
+    by more than the threshold."""
+    for t, p in zip(tests, st.holm([t.p_value for t in tests])):
+        t.p_holm = p
+        t.significant = (not math.isnan(p)) and p < alpha and t.blocks >= st.MIN_BLOCKS
+        t.regressed = t.significant and t.drop > t.threshold
+
+
+def _judge_sides(tasks, task, model, judge, rows, answered, results):
+    """Judge scores before (recorded in the baseline) and after (unchanged outputs keep the
+    recorded score; changed ones are judged, cached like any call)."""
+    from .judge import JudgeScores, load_rubric
+
+    rubric = load_rubric(task.spec.kind)
+    before = _recorded_judge_scores(rows, judge, rubric)
+    after = dict(before)
+    changed = {(model, task.id, r.item_id): text for r, text in answered if text != r.output}
+    judged, _ = judge_scores(tasks, changed, judge, results)
+    failed = []
+    for (m, tid, iid), (scores, failure) in judged.items():
+        after[iid] = scores
+        if scores is None and before.get(iid) is not None:
+            failed.append((iid, failure or "no score"))
+    failure = Failure(model, task.id, len(rows), len(failed), failed[0][0], failed[0][1],
+                      f"judge {judge}") if failed else None
+    return (JudgeScores(judge, rubric, before), JudgeScores(judge, rubric, before),
+            JudgeScores(judge, rubric, after), failure)
+
+
+def worst_items(tests: list[Comparison], per_item: dict) -> list[Worst]:
+    """For every regressed metric its WORST_PER_METRIC most worsened items; an item that is
+    among the worst for several metrics is listed once with all of them."""
+    found: dict[tuple, Worst] = {}
+    for t in tests:
+        if not t.regressed:
+            continue
+        scorer, before, after, sign, answered = per_item[(t.model, t.task, t.metric)]
+        deltas = []
+        for k in range(len(answered)):
+            b = scorer.score(before[k:k + 1])[t.metric]
+            a = scorer.score(after[k:k + 1])[t.metric]
+            if not (math.isnan(a) or math.isnan(b)):
+                deltas.append((sign * (a - b), k))
+        for delta, k in sorted(deltas)[:WORST_PER_METRIC]:
+            row, text = answered[k]
+            w = found.setdefault((t.model, t.task, row.item_id), Worst(t.model, t.task, row.item_id, row.output, text))
+            w.deltas[t.metric] = delta
+    return list(found.values())
+
+
+def scoring_drift(tasks, baseline: Baseline) -> list[Drift]:
+    """Re-score the baseline outputs and compare with the scores recorded with them: any
+    difference means the scorers changed, which fails the gate like a regression."""
+    out = []
+    for task in tasks:
+        items = {it.id: it for it in task.items}
+        drift: dict[str, list] = {}
+        for r in baseline.rows:
+            if r.task != task.id or not r.scores:
+                continue
+            now = item_scores(task, items[r.item_id], r.output)
+            for name, old in r.scores.items():
+                if name.startswith("judge:"):
+                    continue  # judge scores are not recomputed from the text
+                new = now.get(name)
+                if (old is None) != (new is None) or (old is not None and abs(old - new) > 1e-4):
+                    drift.setdefault(name, []).append((old, new))
+        for name, changes in drift.items():
+            out.append(Drift(task.id, name, len(changes), changes[0][0], changes[0][1]))
+    return out
+
+
+# --- baseline update --------------------------------------------------------------------
+
+def update_baseline(tasks, models: list[str], limit: int | None, out: Path, results: Path,
+                    old: Baseline | None = None, judges: list[str] | None = None) -> int:
+    """Record the current outputs (all must be answered) as the new baseline at `out`."""
     import pandas as pd
 
+    from .io import atomic_write_csv
+
     got, _, _ = outputs_for(tasks, models, None, limit, results)
-    rows = []
+    failed = [(k, o) for k, o in got.items() if o.response is None]
+    if failed:
+        (m, tid, iid), o = failed[0]
+        raise UserError(f"{m} failed on {tid}/{iid} ({o.error}) and {len(failed) - 1} more item(s); "
+                        "a baseline needs every answer: fix the cause and run the same command again "
+                        "(answers already received are cached)")
+    judged = {}
+    for j in judges or []:
+        res, _ = judge_scores(tasks, {k: o.response["text"] for k, o in got.items()}, j, results)
+        judged[j] = res
+    rows, item_order = [], {}
     for task in tasks:
+        item_order[task.id] = [it.id for it in task.items]
         for it in task.items:
             for m in models:
                 o = got.get((m, task.id, it.id))
                 if o is None:
                     continue
-                if o.response is None:
-                    raise UserError(f"{m} failed on {task.id}/{it.id} ({o.error}); a baseline needs every answer")
-                rows.append({"schema_version": 1, "model": m, "task": task.id, "item_id": it.id,
+                scores = item_scores(task, it, o.response["text"])
+                for j, res in judged.items():
+                    s, _ = res[(m, task.id, it.id)]
+                    for dim, v in (s or {}).items():
+                        scores[f"judge:{j}:{dim}"] = v
+                rows.append({"schema_version": SCHEMA_VERSION, "model": m, "task": task.id, "item_id": it.id,
                              "condition": it.condition, "block": it.block, "prompt_hash": task.prompt_hash,
-                             "output": o.response["text"],
-                             "scores": json.dumps(item_scores(task, it, o.response["text"]), sort_keys=True)})
-    atomic_write_csv(pd.DataFrame(rows), out, BASELINE_COLUMNS)
+                             "output": o.response["text"], "scores": json.dumps(scores, sort_keys=True)})
+    rows = ordered(rows, old, sorted(t.id for t in tasks), item_order)
+    atomic_write_csv(pd.DataFrame(rows, columns=BASELINE_COLUMNS), out, BASELINE_COLUMNS)
     return len(rows)
-
-
-def check(tasks_by_id: dict, baseline: "pd.DataFrame", thresholds: Thresholds, results: Path,  # noqa: F821
-          models: list[str] | None = None) -> tuple[int, str, list[dict]]:
-    from .leaderboard import metric_fn
-    from .scorers import registry
-    from .scorers.registry import LOWER_IS_BETTER
-
-    models = models or sorted(baseline.model.unique())
-    unknown = sorted(set(baseline.task) - set(tasks_by_id))
-    if unknown:
-        raise UserError(f"baseline names task {unknown[0]!r}, which is not in tasks/")
-    tasks = [tasks_by_id[t] for t in sorted(baseline.task.unique())]
-    only = {t: set(baseline.item_id[baseline.task == t]) for t in baseline.task.unique()}
-    got, n_req, n_called = outputs_for(tasks, models, only, None, results)
-    rows, worst = [], []
-    for task in tasks:
-        items = {it.id: it for it in task.items}
-        for model in models:
-            base = baseline[(baseline.task == task.id) & (baseline.model == model)]
-            pairs = [(items[r.item_id], r.output, got[(model, task.id, r.item_id)]) for r in base.itertuples()
-                     if r.item_id in items and (model, task.id, r.item_id) in got]
-            answered = [(it, old, o.response["text"]) for it, old, o in pairs if o.response is not None]
-            n_err = len(pairs) - len(answered)
-            if len(answered) < 2:
-                continue
-            its = [a[0] for a in answered]
-            blocks = [it.block for it in its]
-            old_hash = base.prompt_hash.iloc[0]
-            for family in task.spec.metrics:
-                scorer = registry.make(family, task)
-                before = scorer.stats([a[1] for a in answered], its)
-                after = scorer.stats([a[2] for a in answered], its)
-                for name in scorer.names:
-                    if name in GATED_SKIP:
-                        continue
-                    fn = metric_fn(scorer, name)
-                    res = st.paired_test(after, before, blocks, fn)
-                    vb, va = scorer.score(before)[name], scorer.score(after)[name]
-                    if math.isnan(vb) or math.isnan(va):
-                        continue
-                    sign = -1 if name in LOWER_IS_BETTER else 1
-                    drop = -sign * res["diff"]  # positive = worse
-                    limit = thresholds.of(name)
-                    regressed = drop > limit and st.significant(res, thresholds.alpha)
-                    rows.append({"model": model, "task": task.id, "metric": name, "before": vb, "after": va,
-                                 "diff": res["diff"], "ci_low": res["diff_ci_low"], "ci_high": res["diff_ci_high"],
-                                 "p_value": res["p_value"], "threshold": limit, "regressed": regressed,
-                                 "n": len(answered), "n_errors": n_err, "prompt_before": old_hash,
-                                 "prompt_after": task.prompt_hash})
-                    if regressed and family == task.spec.metrics[0]:
-                        per = [sign * (scorer.score(after[k:k + 1])[name] - scorer.score(before[k:k + 1])[name])
-                               for k in range(len(its))]
-                        for k in np.argsort(per)[:3]:
-                            worst.append({"model": model, "task": task.id, "metric": name, "item": its[k].id,
-                                          "delta": per[k], "before": answered[k][1], "after": answered[k][2]})
-    rows.extend(scoring_drift(tasks, baseline))
-    regressed = [r for r in rows if r["regressed"]]
-    md = summary_markdown(rows, worst, tasks, baseline, n_req, n_called, thresholds)
-    return (1 if regressed else 0), md, rows
-
-
-def scoring_drift(tasks, baseline) -> list[dict]:
-    """Re-score the baseline outputs and compare with the scores recorded with them: any
-    difference means the scorers changed, which fails the gate like a regression."""
-    import json
-
-    rows = []
-    for task in tasks:
-        items = {it.id: it for it in task.items}
-        base = baseline[baseline.task == task.id]
-        drift: dict[str, list[float]] = {}
-        for r in base.itertuples():
-            if r.item_id not in items or not r.scores:
-                continue
-            now_scores = item_scores(task, items[r.item_id], r.output)
-            for name, old in json.loads(r.scores).items():
-                new = now_scores.get(name)
-                if (old is None) != (new is None) or (old is not None and abs(old - new) > 1e-4):
-                    drift.setdefault(name, []).append((old, new))
-        for name, changes in drift.items():
-            rows.append({"model": "(scorer)", "task": task.id, "metric": f"{name} (scoring changed)",
-                         "before": float(changes[0][0] or 0), "after": float(changes[0][1] or 0),
-                         "diff": float((changes[0][1] or 0) - (changes[0][0] or 0)), "ci_low": math.nan,
-                         "ci_high": math.nan, "p_value": 0.0, "threshold": 0.0, "regressed": True,
-                         "n": len(changes), "n_errors": 0, "prompt_before": "", "prompt_after": ""})
-    return rows
-
-
-def _short(text: str, n: int = 220) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= n else text[:n] + "…"
-
-
-def summary_markdown(rows, worst, tasks, baseline, n_req, n_called, th: Thresholds) -> str:
-    regressed = [r for r in rows if r["regressed"]]
-    lines = [f"## harness check: {'❌ ' + str(len(regressed)) + ' regression(s)' if regressed else '✅ no regression'}",
-             "", f"{n_req} requests, {n_called} sent to a model (the rest from the cache). "
-             f"A metric regresses when it drops by more than its threshold and p < {th.alpha} "
-             "(paired bootstrap over the same items, resampling source sections).", ""]
-    changed = []
-    for t in tasks:
-        old = set(baseline.prompt_hash[baseline.task == t.id])
-        if old != {t.prompt_hash}:
-            changed.append(f"- `{t.id}`: prompt `{', '.join(sorted(old))}` → `{t.prompt_hash}` "
-                           f"({t.spec.prompt})")
-    lines += ["### Prompts changed", *(changed or ["- none"]), ""]
-    lines += ["### Deltas (after − before)", "",
-              "| model | task | metric | before | after | Δ [95% CI] | p | threshold | |",
-              "|---|---|---|---:|---:|---:|---:|---:|---|"]
-    for r in sorted(rows, key=lambda r: (not r["regressed"], r["task"], r["model"], r["metric"])):
-        flag = "❌ regressed" if r["regressed"] else ""
-        lines.append(f"| {r['model']} | {r['task']} | {r['metric']} | {r['before']:.2f} | {r['after']:.2f} | "
-                     f"{r['diff']:+.2f} [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}] | {r['p_value']:.3f} | "
-                     f"{r['threshold']:.2f} | {flag} |")
-    if worst:
-        lines += ["", "### Worst items", ""]
-        for w in worst:
-            lines += [f"**{w['model']} · {w['task']} · {w['item']}** ({w['metric']} {w['delta']:+.1f})", "",
-                      f"- before: {_short(w['before'])}", f"- after: {_short(w['after'])}", ""]
-    return "\n".join(lines) + "\n"
-
-
-def write_summary(md: str, path: Path) -> None:
-    atomic_write_text(path, md)
-
-
-def default_thresholds_path() -> Path:
-    return ROOT / "gate.yaml"

@@ -4,14 +4,18 @@ CIs, and merging a run into `results/leaderboard.csv` (latest result per key win
 The leaderboard is long format: one row per (model, task, condition, metric). `condition`
 is `all` for the pooled row, a condition name (e.g. `asr-punctuated`), `macro` for the mean
 over conditions weighted equally, or `tag=value` for a tag view (e.g.
-`origin=zh-original`, `script=traditional`).
+`origin=zh-original`, `script=traditional`). Pooled views (`all`, `macro`, tags) leave out
+the cleaned control condition when its noisy twin is there (see `pooled`). Every row
+records the item set it was computed on (`item_set`: a short hash of the sorted item ids
+asked, answered or not), so runs on different samples are never compared.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
-import warnings
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -20,12 +24,13 @@ import numpy as np
 from . import stats as st
 from .io import atomic_write_csv, locked
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: item_set column; `all`/tags/macro without the cleaned control; jackknife-t CIs
 LEADERBOARD_COLUMNS = ["schema_version", "model", "task", "condition", "metric", "value", "ci_low", "ci_high",
-                       "n", "n_errors", "signature", "prompt_hash", "run_id", "created_at"]
+                       "n", "n_errors", "item_set", "signature", "prompt_hash", "run_id", "created_at"]
 KEY = ["model", "task", "condition", "metric"]
 TAGS = ("origin", "script", "genre")
 ACCOUNTING_SIGNATURE = "accounting|harness"
+NOISY, CLEANED = "noisy-script", "noisy-script-cleaned"
 
 
 @dataclass
@@ -36,65 +41,94 @@ class Scored:
     task: str
     prompt_hash: str
     item_ids: list[str]
-    metas: list[dict]  # per answered item: condition, block and tags
+    metas: list[dict]  # per answered item: id, condition, block, pair and tags
     stats: dict[str, np.ndarray]  # metric family -> (n_items, k)
     scorers: dict[str, object]  # metric family -> scorer
     error_metas: list[dict]  # per errored item, same keys as `metas`
     accounting: dict[str, list]
 
-    @property
+    # computed once: rows_for reads them per view and item (a property made that O(n²))
+    @cached_property
     def conditions(self) -> list[str]:
         return [m["condition"] for m in self.metas]
 
-    @property
+    @cached_property
     def blocks(self) -> list[str]:
         return [m["block"] for m in self.metas]
 
 
+def item_set_id(ids) -> str:
+    """Short, order-free fingerprint of a set of item ids: "<count>:<10 hex digits of SHA-1>"
+    (the colon also keeps CSV readers from taking it for a number)."""
+    unique = sorted(set(map(str, ids)))
+    return f"{len(unique)}:" + hashlib.sha1("\n".join(unique).encode("utf-8")).hexdigest()[:10]
+
+
+
+def pooled(metas: list[dict]) -> list[bool]:
+    """Which items a pooled view (`all`, `macro`, tag views) counts: all but the cleaned
+    control when its noisy twin is present. The cleaned passages are the noisy ones with
+    the noise removed; pooling both would count those passages twice (translation's doc 003
+    would be 100 of 300 items). They keep their own row and the `delta` row."""
+    inside = pooled_rule(metas)
+    return [inside(m) for m in metas]
+
+
+def pooled_rule(metas: list[dict]):
+    """The predicate behind `pooled` for this set of items."""
+    twins = any(m["condition"] == NOISY for m in metas)
+    return lambda m: not (twins and m["condition"] == CLEANED)
+
+
 def views(metas: list[dict]) -> dict[str, callable]:
-    """Every condition view of a (model, task): name -> predicate on an item's meta."""
-    out = {"all": lambda m: True}
+    """Every condition view of a (model, task): name -> predicate on an item's meta. The
+    pooled views (`all` and tags) leave the cleaned control out (see `pooled`)."""
+    inside = pooled_rule(metas)
+    out = {"all": inside}
     conds = sorted({m["condition"] for m in metas})
     if len(conds) > 1:
         for c in conds:
             out[c] = lambda m, _c=c: m["condition"] == _c
     for tag in TAGS:
-        values = sorted({str(m[tag]) for m in metas if m.get(tag) is not None})
+        values = sorted({str(m[tag]) for m in metas if m.get(tag) is not None and inside(m)})
         if len(values) > 1:
             for v in values:
-                out[f"{tag}={v}"] = lambda m, _t=tag, _v=v: str(m.get(_t)) == _v
+                out[f"{tag}={v}"] = lambda m, _t=tag, _v=v: inside(m) and str(m.get(_t)) == _v
     return out
 
 
 def rows_for(sc: Scored, run_id: str, created_at: str, with_ci: bool = True) -> list[dict]:
     rows = []
-    selections = {name: (np.array([i for i, m in enumerate(sc.metas) if pred(m)], dtype=int),
-                         sum(1 for m in sc.error_metas if pred(m)))
-                  for name, pred in views(sc.metas + sc.error_metas).items()}
+    everything = sc.metas + sc.error_metas
+    n_ok = len(sc.metas)
+    selections = {}
+    for name, pred in views(everything).items():
+        chosen = [k for k, m in enumerate(everything) if pred(m)]
+        sel = np.array([k for k in chosen if k < n_ok], dtype=int)
+        selections[name] = (sel, len(chosen) - len(sel), item_set_id(everything[k].get("id", k) for k in chosen))
     errors_all = len(sc.error_metas)
+    blocks = sc.blocks
     for family, scorer in sc.scorers.items():
         stats = sc.stats[family]
-        for cond, (sel, n_err) in selections.items():
-            blocks = [sc.blocks[i] for i in sel]
+        for cond, (sel, n_err, item_set) in selections.items():
+            sel_blocks = [blocks[i] for i in sel]
             values = scorer.score(stats[sel]) if len(sel) else {n: math.nan for n in scorer.names}
             for name in scorer.names:
                 fn = metric_fn(scorer, name)
-                lo, hi = st.bootstrap_ci(stats[sel], blocks, fn) if with_ci and len(sel) > 1 else (math.nan, math.nan)
-                rows.append(_row(sc, cond, name, values[name], lo, hi, len(sel), n_err, scorer.signature(),
-                                 run_id, created_at))
+                lo, hi = (st.bootstrap_ci(stats[sel], sel_blocks, fn) if with_ci and len(sel) > 1
+                          else (math.nan, math.nan))
+                rows.append(_row(sc, cond, name, values[name], lo, hi, len(sel), n_err, item_set,
+                                 scorer.signature() + f"|ci:{st.SCORE_CI_METHOD}", run_id, created_at))
         if len(set(sc.conditions)) > 1:
-            rows.extend(_macro_rows(sc, family, run_id, created_at, errors_all, with_ci))
+            rows.extend(_macro_rows(sc, family, run_id, created_at, with_ci))
     rows.extend(_pair_delta_rows(sc, run_id, created_at, with_ci))
-    rows.extend(_accounting_rows(sc, run_id, created_at, errors_all))
+    rows.extend(_accounting_rows(sc, run_id, created_at, errors_all, selections["all"][2]))
     return rows
 
 
-NOISY, CLEANED = "noisy-script", "noisy-script-cleaned"
-
-
 def _pair_delta_rows(sc: Scored, run_id: str, created_at: str, with_ci: bool) -> list[dict]:
-    """Noisy minus cleaned text of the same passages (items paired by `pair`), with a paired
-    bootstrap CI over the pairs: the cost of the conversion noise with content held fixed."""
+    """Noisy minus cleaned text of the same passages (items paired by `pair`), tested and
+    with a CI over the pairs' blocks: the cost of the conversion noise with content held fixed."""
     where = {(m.get("pair"), m["condition"]): i for i, m in enumerate(sc.metas) if m.get("pair")}
     pairs = sorted({p for p, c in where if c == NOISY and (p, CLEANED) in where})
     if len(pairs) < 2:
@@ -102,6 +136,7 @@ def _pair_delta_rows(sc: Scored, run_id: str, created_at: str, with_ci: bool) ->
     noisy = np.array([where[p, NOISY] for p in pairs])
     clean = np.array([where[p, CLEANED] for p in pairs])
     blocks = [sc.blocks[i] for i in noisy]
+    item_set = item_set_id(sc.metas[i].get("id", i) for i in [*noisy, *clean])
     out = []
     for family, scorer in sc.scorers.items():
         stats = sc.stats[family]
@@ -109,11 +144,13 @@ def _pair_delta_rows(sc: Scored, run_id: str, created_at: str, with_ci: bool) ->
             fn = metric_fn(scorer, name)
             if with_ci:
                 res = st.paired_test(stats[noisy], stats[clean], blocks, fn)
+                how = f"|paired:noisy-minus-cleaned|{res['method']}"
             else:
                 res = {"diff": scorer.score(stats[noisy])[name] - scorer.score(stats[clean])[name],
                        "diff_ci_low": math.nan, "diff_ci_high": math.nan}
+                how = "|paired:noisy-minus-cleaned"
             out.append(_row(sc, f"delta={NOISY}-minus-cleaned", name, res["diff"], res["diff_ci_low"],
-                            res["diff_ci_high"], len(pairs), 0, scorer.signature() + "|paired:noisy-minus-cleaned",
+                            res["diff_ci_high"], len(pairs), 0, item_set, scorer.signature() + how,
                             run_id, created_at))
     return out
 
@@ -127,26 +164,27 @@ def metric_fn(scorer, name: str):
     return lambda total, n: scorer.score_sums(total, n)[name]
 
 
-def _macro_rows(sc: Scored, family: str, run_id: str, created_at: str, n_err: int, with_ci: bool) -> list[dict]:
-    """Mean over conditions, each weighted equally; CI from resampling blocks."""
+def _macro_rows(sc: Scored, family: str, run_id: str, created_at: str, with_ci: bool) -> list[dict]:
+    """Mean over conditions, each weighted equally (the cleaned control left out, as in
+    `all`); the CI is stratified: blocks are left out within each condition."""
     scorer, stats = sc.scorers[family], sc.stats[family]
-    conds = np.array(sc.conditions)
-    cols = [np.where(conds == c)[0] for c in sorted(set(sc.conditions))]
-    weights = st.resample_weights(sc.blocks) if with_ci else np.zeros((0, len(conds)))
+    inside = pooled_rule(sc.metas + sc.error_metas)
+    names = sorted({m["condition"] for m in sc.metas if inside(m)})
+    cols = [np.array([i for i, m in enumerate(sc.metas) if m["condition"] == c], dtype=int) for c in names]
+    errs = sum(1 for m in sc.error_metas if m["condition"] in names)
+    asked = [m.get("id", i) for i, m in enumerate(sc.metas + sc.error_metas) if m["condition"] in names]
+    blocks = sc.blocks
     out = []
     for name in scorer.names:
-        value = float(np.mean([scorer.score(stats[c])[name] for c in cols]))
-        per_cond = [st.resampled_scores(stats[c], weights[:, c], metric_fn(scorer, name)) for c in cols]
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # a resample may miss a condition entirely
-            mean = np.nanmean(np.array(per_cond, dtype=float), axis=0) if with_ci else None
-        lo, hi = st.percentile_ci(mean) if with_ci else (math.nan, math.nan)
-        out.append(_row(sc, "macro", name, value, lo, hi, len(sc.item_ids), n_err,
-                        scorer.signature() + "|macro:conditions-equal", run_id, created_at))
+        parts = [(stats[c], [blocks[i] for i in c]) for c in cols]
+        value, lo, hi, used = st.stratified_mean_ci(parts, metric_fn(scorer, name), with_ci=with_ci)
+        out.append(_row(sc, "macro", name, value, lo, hi, int(sum(len(cols[i]) for i in used)), errs, item_set_id(asked),
+                        scorer.signature() + f"|macro:conditions-equal|ci:stratified-{st.CI_METHOD}",
+                        run_id, created_at))
     return out
 
 
-def _accounting_rows(sc: Scored, run_id: str, created_at: str, n_err: int) -> list[dict]:
+def _accounting_rows(sc: Scored, run_id: str, created_at: str, n_err: int, item_set: str) -> list[dict]:
     acc = sc.accounting
     n = len(acc["finish_reason"])
     length = sum(1 for f in acc["finish_reason"] if f == "length")
@@ -158,16 +196,16 @@ def _accounting_rows(sc: Scored, run_id: str, created_at: str, n_err: int) -> li
         "completion_tokens_mean": float(np.mean(toks)) if toks else math.nan,
         "cost_usd_total": float(sum(cost)) if cost else math.nan,
     }
-    return [_row(sc, "all", k, v, math.nan, math.nan, n, n_err, ACCOUNTING_SIGNATURE, run_id, created_at)
+    return [_row(sc, "all", k, v, math.nan, math.nan, n, n_err, item_set, ACCOUNTING_SIGNATURE, run_id, created_at)
             for k, v in values.items()]
 
 
 def _row(sc: Scored, cond: str, metric: str, value: float, lo: float, hi: float, n: int, n_err: int,
-         signature: str, run_id: str, created_at: str) -> dict:
+         item_set: str, signature: str, run_id: str, created_at: str) -> dict:
     return {"schema_version": SCHEMA_VERSION, "model": sc.model, "task": sc.task, "condition": cond,
             "metric": metric, "value": _r(value), "ci_low": _r(lo), "ci_high": _r(hi), "n": n,
-            "n_errors": n_err, "signature": signature, "prompt_hash": sc.prompt_hash, "run_id": run_id,
-            "created_at": created_at}
+            "n_errors": n_err, "item_set": item_set, "signature": signature, "prompt_hash": sc.prompt_hash,
+            "run_id": run_id, "created_at": created_at}
 
 
 def _r(x: float) -> float:

@@ -153,8 +153,8 @@ def score(task: Task, model: str, outcomes: list[tuple[Item, Outcome]], extra_sc
     hyps = [o.response["text"] for _, o in answered]
     items = [it for it, _ in answered]
     stats = {m: s.stats(hyps, items) if answered else np.zeros((0, 1)) for m, s in scorers.items()}
-    meta = lambda it: {"condition": it.condition, "block": it.block,  # noqa: E731
-                       **{k: it.meta.get(k) for k in ("origin", "script", "genre")}}
+    meta = lambda it: {"id": it.id, "condition": it.condition, "block": it.block,  # noqa: E731
+                       **{k: it.meta.get(k) for k in ("origin", "script", "genre", "pair")}}
     acc = {k: [o.response.get(k) for _, o in answered] for k in
            ("finish_reason", "cost_usd", "completion_tokens", "input_truncated")}
     return Scored(model, task.id, task.prompt_hash_for(prompt_kind(model)), [it.id for it in items], [meta(it) for it in items], stats,
@@ -218,7 +218,7 @@ def run_eval(tasks: list[Task], opts: RunOptions, results: Path) -> tuple[str, "
             judge_rows = _judge_comparisons(tasks, answers, opts, store, created)
     finally:
         store.close()
-    all_items, board_rows = [], []
+    all_items, board_rows, scored_all = [], [], {}
     for task in tasks:
         picked = {r.tag[1] for r in requests if r.tag[0] == task.id}
         items = [it for it in task.items if it.id in picked]
@@ -232,6 +232,7 @@ def run_eval(tasks: list[Task], opts: RunOptions, results: Path) -> tuple[str, "
 
             extra = {f"judge:{j}": scorer_for(j, task, jd) for j, jd in mine.items()}
             scored = score(task, model, pairs, extra)
+            scored_all[(model, task.id)] = scored  # its statistics are reused by the pairwise tests
             rows = item_rows(run_id, task, model, pairs, scored, mine)
             all_items.extend(rows)
             chrf_by_model[model] = {r["item_id"]: r.get("score_chrf", math.nan) for r in rows}
@@ -261,7 +262,7 @@ def run_eval(tasks: list[Task], opts: RunOptions, results: Path) -> tuple[str, "
         merge_judge_pairwise(results, [r["row"] for r in judge_rows])
     from .comparisons import refresh
 
-    refresh(results, tasks)
+    refresh(results, tasks, scored_all)
     return run_id, board, board_rows
 
 

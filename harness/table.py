@@ -44,7 +44,29 @@ def print_board(rows: list[dict], conditions=("all",), metrics=(), wide=None) ->
             table.add_row(name, *[(_fmt(cell[m, name]["value"], cell[m, name]["ci_low"], cell[m, name]["ci_high"])
                                    + (f"  #{ranks[m, name]}" if (m, name) in ranks else ""))
                                   if (m, name) in cell else "–" for m in models])
+        note = sample_note(sel, models)
+        if note:
+            table.caption = note
+            table.caption_justify = "left"
         console.print(table)
+
+
+def sample_note(rows: list[dict], models: list[str]) -> str:
+    """Says which models of one table were run on different item samples (a `--limit` run
+    beside a full one): their rows are not comparable and no test or rank joins them."""
+    sets: dict[str, tuple[str, object]] = {}
+    for r in rows:
+        item_set = r.get("item_set")
+        if r["model"] in models and isinstance(item_set, str) and item_set and r["model"] not in sets:
+            sets[r["model"]] = (item_set, r.get("n"))
+    if len({s for s, _ in sets.values()}) < 2:
+        return ""
+    groups: dict[str, list[str]] = {}
+    for m in models:
+        if m in sets:
+            groups.setdefault(sets[m][0], []).append(m)
+    parts = [f"{', '.join(ms)} (items {key}, n={sets[ms[0]][1]})" for key, ms in groups.items()]
+    return "note: models were run on different samples and are not compared: " + "; ".join(parts)
 
 
 def print_board_file(path: Path, tasks=(), conditions=("all",), metrics=()) -> None:

@@ -8,6 +8,12 @@ from .lexical import Bleu, Chrf, Rouge
 # Direction of every reported metric name, for rankings and the CI gate.
 LOWER_IS_BETTER = {"script_trad_share", "finish_length_rate", "input_truncated_rate"}
 TARGET_ONE = {"length_ratio"}  # best at 1.0
+SCORER_CLASSES = (Rouge, Bleu, Chrf, LengthRatio, Numbers, Script, KeyFacts)
+
+
+def reported_names() -> list[str]:
+    """Every metric name a task's scorers can report (for validating names in config files)."""
+    return sorted({n for cls in SCORER_CLASSES for n in cls.names})
 
 
 def make(metric: str, task):
