@@ -275,10 +275,16 @@ def check(tasks_by_id: dict, baseline: Baseline, thresholds: Thresholds, results
     worst = worst_items(tests, per_item)
     drift = scoring_drift(tasks, baseline)
     changed = []
+    from .pipeline import prompt_kind
+
     for t in tasks:
-        old = sorted({r.prompt_hash for r in baseline.rows if r.task == t.id})
-        if old != [t.prompt_hash]:
-            changed.append((t.id, old, t.prompt_hash, t.spec.prompt))
+        # each model is asked with the template of its prompt kind (chat, or few-shot completion)
+        for kind in sorted({prompt_kind(r.model) for r in baseline.rows if r.task == t.id}):
+            old = sorted({r.prompt_hash for r in baseline.rows if r.task == t.id and prompt_kind(r.model) == kind})
+            now = t.prompt_hash_for(kind)
+            if old != [now]:
+                changed.append((t.id, old, now, t.spec.completion.prompt if kind == "completion" and t.spec.completion
+                                else t.spec.prompt))
     return CheckResult(tests, failures, drift, worst, changed, n_req, n_called, thresholds.alpha, models, level)
 
 
@@ -363,6 +369,7 @@ def update_baseline(tasks, models: list[str], limit: int | None, out: Path, resu
     import pandas as pd
 
     from .io import atomic_write_csv
+    from .pipeline import prompt_kind
 
     got, _, _ = outputs_for(tasks, models, None, limit, results)
     failed = [(k, o) for k, o in got.items() if o.response is None]
@@ -389,8 +396,8 @@ def update_baseline(tasks, models: list[str], limit: int | None, out: Path, resu
                     for dim, v in (s or {}).items():
                         scores[f"judge:{j}:{dim}"] = v
                 rows.append({"schema_version": SCHEMA_VERSION, "model": m, "task": task.id, "item_id": it.id,
-                             "condition": it.condition, "block": it.block, "prompt_hash": task.prompt_hash,
-                             "output": o.response["text"], "scores": json.dumps(scores, sort_keys=True)})
+                             "condition": it.condition, "block": it.block,
+                             "prompt_hash": task.prompt_hash_for(prompt_kind(m)), "output": o.response["text"], "scores": json.dumps(scores, sort_keys=True)})
     rows = ordered(rows, old, sorted(t.id for t in tasks), item_order)
     atomic_write_csv(pd.DataFrame(rows, columns=BASELINE_COLUMNS), out, BASELINE_COLUMNS)
     return len(rows)
