@@ -46,8 +46,12 @@ class LocalProvider(CustomLLM):
         entry = get(model)
         proc = process_for(model)
         max_tokens = int(params.get("max_tokens") or 512)
+        # llama-cpp-python's own sampling defaults, stated: the server's differ (repeat_penalty
+        # 1.1), and answers must not depend on which path asked
         sampling = {"max_tokens": max_tokens, "temperature": float(params.get("temperature", 0.0)),
-                    "top_p": float(params.get("top_p") or 1.0), "seed": int(params.get("seed") or 0)}
+                    "top_p": float(params.get("top_p") or 1.0), "seed": int(params.get("seed") or 0),
+                    "top_k": 40, "min_p": 0.05, "repeat_penalty": 1.0, "presence_penalty": 0.0,
+                    "frequency_penalty": 0.0}
         if entry.prompt == "completion":
             prompt = "".join(m["content"] for m in messages)
             fitted = proc.post("/harness/fit", {"prompt": prompt, "max_tokens": max_tokens}, timeout)
