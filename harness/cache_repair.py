@@ -64,6 +64,9 @@ def _salvage(path: Path) -> tuple[list[tuple], list[str]]:
     notes: list[str] = []
     try:
         db = _connect_ro(path)
+        # a cut-short file fails SQLite's schema check (a root page past the end); reading
+        # the schema as it is still reaches every table page that survived
+        db.execute("PRAGMA writable_schema=ON")
     except sqlite3.Error as exc:
         return [], [f"cannot open ({exc})"]
     try:

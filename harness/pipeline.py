@@ -107,6 +107,9 @@ def execute(requests: list[Request], store: Store, limits: Limits, workers: int 
     `refresh` asks every request again and replaces the stored answers."""
     cached = {} if refresh else store.get_many([r.key for r in requests])
     if len(cached) == len({r.key for r in requests}):  # everything cached: no litellm import, no event loop
+        if store.readonly and requests:
+            print(f"note: {store.path} is read-only: every answer came from it, none could be added",
+                  file=sys.stderr)
         return [Outcome(r, cached[r.key], cached=True) for r in requests]
     if store.readonly:
         n = len({r.key for r in requests} - set(cached))

@@ -18,7 +18,6 @@ import json
 import logging
 import os
 import sqlite3
-import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -78,8 +77,6 @@ class Store:
                     raise
                 self.readonly = True
                 self.db = _open_readonly(self.path)
-        if self.readonly and not readonly:
-            print(f"note: {self.path} is read-only: answers are read from it, none can be added", file=sys.stderr)
 
     @contextmanager
     def _guard(self, what: str):

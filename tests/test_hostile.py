@@ -189,6 +189,11 @@ def cache_file(results):
     return results / "cache" / "responses.sqlite"
 
 
+def corrupt_files(path):
+    """The damaged files kept aside (their -wal/-shm companions move with them)."""
+    return [p for p in path.parent.glob(path.name + ".corrupt-*") if not p.name.endswith(("-wal", "-shm"))]
+
+
 def test_random_bytes_cache_is_one_line_and_left_alone(task, tmp_path, srv):
     results = tmp_path / "r"
     cache_file(results).parent.mkdir(parents=True)
@@ -201,7 +206,7 @@ def test_random_bytes_cache_is_one_line_and_left_alone(task, tmp_path, srv):
     one_error_line(check, 1, "damaged", "harness cache recover")
     rec = run_cli("cache", "recover", env=env_for(results), timeout=60)
     assert rec.returncode == 0 and "kept 0 answer(s)" in rec.stdout, rec.stderr
-    aside = list(cache_file(results).parent.glob("responses.sqlite.corrupt-*"))
+    aside = corrupt_files(cache_file(results))
     assert len(aside) == 1 and aside[0].read_bytes() == junk  # the damaged file is kept, untouched
     assert _eval(task, results, srv).returncode == 0
 
@@ -226,61 +231,50 @@ def test_truncated_cache_recover_keeps_what_can_be_read(tmp_path, srv):
     assert rec.returncode == 0, rec.stderr
     kept = int(rec.stdout.split("kept ")[1].split()[0])
     assert 0 < kept < 60
-    assert [p.read_bytes() for p in path.parent.glob("responses.sqlite.corrupt-*")] == [half]
+    assert [p.read_bytes() for p in corrupt_files(path)] == [half]
     assert len(stored_keys(results)) == kept
     done = _eval(task, results, srv)
     assert done.returncode == 0, done.stderr
     assert srv.count() - before == 60 - kept  # every answer recovered is used, only the lost asked again
 
 
-def _as_other_user():
-    """Root ignores file permissions: run the read-only case as `nobody` instead."""
+def _without_root_override() -> list[str]:
+    """Root ignores file permissions: run the read-only case without that capability."""
     if os.geteuid() != 0:
-        return {}
-    return {"user": 65534, "group": 65534}
-
-
-def test_read_only_cache_serves_a_cached_rerun_and_says_so(tmp_path_factory, srv):
+        return []
     import shutil
-    import tempfile
-    from pathlib import Path
 
-    base = Path(tempfile.mkdtemp(prefix="harness-ro-"))  # outside pytest's private (0700) tmp folder
+    if not shutil.which("setpriv"):
+        pytest.skip("running as root without setpriv: cannot make a file read-only for the harness")
+    return ["setpriv", "--inh-caps=-dac_override,-fowner", "--bounding-set=-dac_override,-fowner"]
+
+
+def test_read_only_cache_serves_a_cached_rerun_and_says_so(task, tmp_path, srv):
+    results = tmp_path / "r"
+    assert _eval(task, results, srv).returncode == 0
+    folder = cache_file(results).parent
     try:
-        os.chmod(base, 0o755)
-        items, refs = simple_items(6)
-        task = make_task(base / "t", items, refs)
-        results = base / "r"
-        assert _eval(task, results, srv).returncode == 0
-        for p in results.rglob("*"):
-            os.chmod(p, 0o755 if p.is_dir() else 0o644)
-        who = _as_other_user()
-        if who:
-            for p in [results, *results.rglob("*")]:  # the results are theirs, the cache is not
-                if "cache" not in p.relative_to(results).parts:
-                    os.chown(p, 65534, 65534)
-        else:
-            for p in [cache_file(results).parent, *cache_file(results).parent.iterdir()]:
-                os.chmod(p, 0o555 if p.is_dir() else 0o444)
+        for p in folder.iterdir():
+            os.chmod(p, 0o444)
+        os.chmod(folder, 0o555)  # not even a -shm file can be created beside it
         cache_before = cache_file(results).read_bytes()
         env = {**os.environ, **{k: v for k, v in env_for(results, srv).items() if v is not None},
-               "PYTHONPATH": str(ROOT), "HOME": str(base)}
-        cmd = [sys.executable, "-m", "harness.cli", "eval", "--model", "openai/m", "--task", str(task), "--no-ci"]
+               "PYTHONPATH": str(ROOT)}
+        env.pop("HARNESS_STORE", None)
+        cmd = [*_without_root_override(), sys.executable, "-m", "harness.cli", "eval", "--model", "openai/m",
+               "--task", str(task), "--no-ci"]
         before = srv.count()
-        out = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, **who)
+        out = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
         assert out.returncode == 0, out.stderr
         assert "read-only" in out.stderr and "Traceback" not in out.stderr and srv.count() == before
         items = pd.read_csv(sorted(results.glob("runs/*/items.csv"))[-1])
         assert len(items) == 6 and items.cached.all()
         more = subprocess.run(cmd + ["--model", "openai/other"], env=env, cwd=ROOT, capture_output=True,
-                              text=True, timeout=300, **who)
+                              text=True, timeout=300)
         one_error_line(more, 2, "read-only", "6 request(s) have no stored answer")
         assert srv.count() == before and cache_file(results).read_bytes() == cache_before
     finally:
-        for p in [base, *base.rglob("*")]:
-            if p.is_dir():
-                os.chmod(p, 0o755)
-        shutil.rmtree(base, ignore_errors=True)
+        os.chmod(folder, 0o755)
 
 
 @pytest.mark.parametrize("make_wrong,needle", [
@@ -510,7 +504,11 @@ def test_report_shows_script_payloads_as_text_and_runs_none(tmp_path):
              for k in range(12)]
     refs = [{"id": f"i{k}", "references": [f"Part {k}: the model answered." + (PAYLOADS["R"] if k == 0 else "")]}
             for k in range(12)]
-    task = make_task(tmp_path / "t", items, refs, task_id=PAYLOADS["T"], prompt="{{ source }}")
+    import yaml
+
+    task = make_task(tmp_path / "t", items, refs, task_id="evil", prompt="{{ source }}")
+    spec = yaml.safe_load(task.read_text(encoding="utf-8"))
+    task.write_text(yaml.safe_dump({**spec, "id": PAYLOADS["T"]}, allow_unicode=True), encoding="utf-8")
     results = tmp_path / "r"
     model = "openai/" + PAYLOADS["M"]
     with FakeServer(lambda m, b: "the model answered " + PAYLOADS["O"]) as srv:
