@@ -78,15 +78,19 @@ def _salvage(path: Path) -> tuple[list[tuple], list[str]]:
                 notes.append(f"scan {order.lower()} stopped ({exc})")
         if notes and rows:
             low, high = min(rows), max(rows)
+            unreadable = 0
             for rowid in range(low + 1, high):
                 if rowid in rows:
                     continue
                 try:
                     r = db.execute(f"SELECT {FIELDS} FROM responses WHERE rowid = ?", (rowid,)).fetchone()
-                except sqlite3.Error:
-                    continue  # this row's page is damaged: counted below as lost
+                except sqlite3.Error:  # this row's page is damaged
+                    unreadable += 1
+                    continue
                 if r is not None:
                     rows[rowid] = r
+            if unreadable:
+                notes.append(f"{unreadable} row id(s) between the two scans unreadable")
     finally:
         db.close()
     good = [r for _, r in sorted(rows.items()) if isinstance(r[0], str) and _valid(r[3])]

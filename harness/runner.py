@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -98,14 +99,13 @@ def retry_after(exc: BaseException) -> float | None:
     value = headers.get("retry-after") or headers.get("Retry-After")
     if value is None:
         return None
-    try:
-        return max(0.0, float(value))  # delay-seconds
-    except (TypeError, ValueError):
-        pass
+    text = str(value).strip()
+    if re.fullmatch(r"\d+(\.\d+)?", text):  # delay-seconds
+        return float(text)
     from email.utils import parsedate_to_datetime
 
     try:  # the HTTP-date form: "Wed, 21 Oct 2026 07:28:00 GMT"
-        when = parsedate_to_datetime(str(value))
+        when = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
         log.info("ignoring a Retry-After header that is neither seconds nor an HTTP date: %r", value)
         return None

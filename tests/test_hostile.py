@@ -86,6 +86,30 @@ def test_bad_cli_value_is_one_line_exit_2(task, tmp_path, srv, args, needle):
     assert not (tmp_path / "r" / "runs").exists()
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_tpm_spaces_the_requests(tmp_path, workers):
+    from harness.runner import Request, estimated_tokens
+    from harness.task import load_task
+
+    items, refs = simple_items(4)
+    path = make_task(tmp_path / "t", items, refs, max_tokens=32)
+    task = load_task(path)
+    tokens = [estimated_tokens(Request("m", task.render(i), {"max_tokens": 32}, "k")) for i in task.items]
+    assert max(tokens) - min(tokens) < 1  # every request weighs about the same
+    tpm = 60 * tokens[0]  # one request's tokens per second: the four starts span >= 3 s
+    arrived = []
+    with FakeServer(lambda m, b: arrived.append(time.monotonic()) or "ok") as srv:
+        out = run_cli("eval", "--model", "openai/m", "--task", str(path), "--no-ci", "--tpm", f"{tpm:.3f}",
+                      "--workers", workers, env=env_for(tmp_path / "r", srv))
+    assert out.returncode == 0, out.stderr
+    t = sorted(arrived)
+    assert len(t) == 4
+    if workers == "1":  # starts 1 s apart (the first call's own set-up may eat into the first gap)
+        assert t[2] - t[1] >= 0.85 and t[3] - t[2] >= 0.85
+    else:  # each of the two shares gets half the budget: its two requests start 2 s apart
+        assert t[3] - t[0] >= 1.8
+
+
 def test_other_commands_validate_their_numbers(tmp_path):
     env = {"HARNESS_RESULTS": str(tmp_path / "r")}
     one_error_line(run_cli("meta-eval", "--segments", "0", env=env, timeout=60), 2, "--segments")
