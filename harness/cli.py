@@ -22,6 +22,9 @@ class Harness(click.Group):
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # `harness` or `harness cache` alone: the help
+                click.echo(exc.ctx.get_help())
+                sys.exit(0)
             cmd = exc.ctx.command_path if exc.ctx is not None else "harness"
             _fail(f"{exc.format_message()} (see `{cmd} --help`)", 2)
         except UserError as exc:

@@ -115,6 +115,10 @@ def test_other_commands_validate_their_numbers(tmp_path):
     one_error_line(run_cli("meta-eval", "--segments", "0", env=env, timeout=60), 2, "--segments")
     one_error_line(run_cli("baseline", "update", "--limit", "-4", env=env, timeout=60), 2, "--limit")
     one_error_line(run_cli("compare", "--models", "a/x", "b/", "--judge", "j/k", env=env, timeout=60), 2, "b/")
+    one_error_line(run_cli("cache", "clear", "--model", "openai/", env=env, timeout=60), 2, "openai/")
+    one_error_line(run_cli("evl", env=env, timeout=60), 2, "No such command 'evl'")
+    bare = run_cli(env=env, timeout=60)  # no command at all: the help, not an error
+    assert bare.returncode == 0 and "Usage:" in bare.stdout and "eval" in bare.stdout
 
 
 # --- 2. templates ---------------------------------------------------------------------------
