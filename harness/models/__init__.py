@@ -53,7 +53,7 @@ def identity(model: str) -> str:
     for a hosted model at its provider's default endpoint (so caches written before this
     existed keep their keys), the pinned sha256 of the model file for `local/...`, and the
     normalised endpoint URL otherwise (scheme, host, port and path; never a key or query)."""
-    provider = provider_of(model)
+    provider = provider_of(model) or "openai"  # a bare name (gpt-4o-mini) is litellm's openai
     if provider == "baseline":
         return ""
     if provider == "local":
