@@ -582,3 +582,35 @@ def test_report_shows_script_payloads_as_text_and_runs_none(tmp_path):
     bare = results / "bare.html"
     bare.write_text(live.read_text().replace("Content-Security-Policy", "x-no-policy"), encoding="utf-8")
     assert "PWNEDL" in _chromium_dom(bare, tmp_path / "p3")
+
+
+class _LimitsThatLeak:
+    """Stands in for Limits inside a worker and fails with the key in its message."""
+
+    breaker = 10
+
+    @property
+    def concurrency(self):
+        raise ValueError("provider said: bad key " + os.environ["OPENAI_API_KEY"])
+
+
+def test_a_worker_bug_carrying_the_key_is_reported_redacted(tmp_path, monkeypatch):
+    import multiprocessing as mp
+    import threading
+
+    from harness.runner import Request
+    from harness.workers import _serve
+
+    secret = "sk-test-WORKER-BUG-SECRET-6262626262"
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+    parent, child = mp.Pipe()
+    worker = threading.Thread(target=_serve, args=(child,), daemon=True)  # the worker's own loop, in a thread
+    worker.start()
+    assert parent.recv()[0] == "ready"
+    parent.send({"store": str(tmp_path / "s.sqlite"), "limits": _LimitsThatLeak(), "progress": False,
+                 "requests": [Request("openai/m", [{"role": "user", "content": "x"}], {}, "k")]})
+    kind, message = parent.recv()
+    parent.send(None)
+    worker.join(timeout=30)
+    assert kind == "failed" and "ValueError" in message and "Traceback" in message
+    assert secret not in message and "[REDACTED]" in message
