@@ -62,3 +62,15 @@ def test_local_model_context_matches_the_code():
     text = readme()
     stated = re.search(r"The context is ([\d,]+) tokens", text)
     assert stated and int(stated.group(1).replace(",", "")) == n_ctx
+
+
+def test_every_test_the_readme_names_exists():
+    text = readme()
+    files = set(re.findall(r"\b(test_\w+\.py)\b", text))
+    names = set(re.findall(r"::(test_\w+)", text)) | set(re.findall(r"`(test_\w+)`", text))
+    assert "test_hostile.py" in files and len(names) > 10
+    sources = {p.name: p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("test_*.py")}
+    assert not sorted(files - set(sources)), "README names test files that do not exist"
+    defined = set(re.findall(r"^def (test_\w+)", "\n".join(sources.values()), re.M))
+    missing = sorted(n for n in names if n not in defined)
+    assert not missing, f"README names tests that do not exist: {missing}"
