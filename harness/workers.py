@@ -185,7 +185,8 @@ class Pool:
                 self.ready[k] = True
 
     def run_share(self, k: int, store: str, requests: list[Request], limits: Limits,
-                  on_done: Callable[[int], None] | None, refresh: bool = False) -> list[tuple[bool, str | None, int]] | None:
+                  on_done: Callable[[int], None] | None,
+                  refresh: bool = False) -> list[tuple[bool, str | None, int]] | None:
         """Blocking: worker k answers `requests`; None if the worker died."""
         try:
             self.conns[k].send({"store": store, "requests": requests, "limits": limits, "progress": bool(on_done),
