@@ -107,20 +107,26 @@ def recover(path: Path) -> tuple[int, Path, list[str]]:
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     fresh = path.with_name(f".{path.name}.recovering-{stamp}")
     aside = path.with_name(f"{path.name}.corrupt-{stamp}")
-    db = sqlite3.connect(fresh, isolation_level=None)
     try:
-        db.executescript(SCHEMA)
-        db.execute("BEGIN")
-        db.executemany(f"INSERT OR REPLACE INTO responses ({FIELDS}) VALUES (?, ?, ?, ?, ?)", rows)
-        db.execute("COMMIT")
-    finally:
-        db.close()
-    os.replace(path, aside)
-    for suffix in ("-wal", "-shm"):
-        extra = Path(str(path) + suffix)
-        if extra.exists():
-            os.replace(extra, Path(str(aside) + suffix))
-    os.replace(fresh, path)
+        db = sqlite3.connect(fresh, isolation_level=None)
+        try:
+            db.executescript(SCHEMA)
+            db.execute("BEGIN")
+            db.executemany(f"INSERT OR REPLACE INTO responses ({FIELDS}) VALUES (?, ?, ?, ?, ?)", rows)
+            db.execute("COMMIT")
+        finally:
+            db.close()
+        os.replace(path, aside)
+        for suffix in ("-wal", "-shm"):
+            extra = Path(str(path) + suffix)
+            if extra.exists():
+                os.replace(extra, Path(str(aside) + suffix))
+        os.replace(fresh, path)
+    except (OSError, sqlite3.Error) as exc:
+        if fresh.exists() and path.exists():
+            fresh.unlink()  # the original is still in place: nothing else was moved
+        raise UserError(f"{path}: cannot write the recovered cache beside it ({exc}); make its folder "
+                        "writable and run `harness cache recover` again") from None
     Store(path).close()  # bring the new file to the current layout (WAL, extra columns)
     return len(rows), aside, notes
 

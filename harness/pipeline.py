@@ -113,7 +113,8 @@ def execute(requests: list[Request], store: Store, limits: Limits, workers: int 
         return [Outcome(r, cached[r.key], cached=True) for r in requests]
     if store.readonly:
         n = len({r.key for r in requests} - set(cached))
-        raise UserError(f"{store.path}: read-only, and {n} request(s) have no stored answer; make it writable "
+        why = "--refresh needs to store new answers" if refresh else f"{n} request(s) have no stored answer"
+        raise UserError(f"{store.path}: read-only, and {why}; make it writable "
                         "(chmod u+w on the file and its folder) or set HARNESS_STORE to a writable copy")
     from .workers import default_workers, prestart, run_split
 
