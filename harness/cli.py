@@ -378,7 +378,8 @@ def cache_recover() -> None:
 
 @cache.command("clear")
 @click.option("--model", required=True, callback=model_names, help="Delete this model's stored answers.")
-@click.option("--task", "task_name", default=None, help="Only those of this task.")
+@click.option("--task", "task_name", default=None,
+              help="Only the answers it gave for this task (a judge's answers: clear the judge model).")
 def cache_clear(model, task_name) -> None:
     """Delete stored answers so the next run asks again (see also `harness eval --refresh`)."""
     from .cache_repair import clear

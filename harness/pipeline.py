@@ -83,7 +83,7 @@ def build_requests(tasks: list[Task], models: list[str], limit: int | None,
                 extra = extra_params(model, task, item)
                 key = request_key(model, messages, {**settings, **extra}, idents[model])
                 reqs.append(Request(model, messages, settings, key, tag=(task.id, item.id), extra=extra,
-                                    identity=idents[model]))
+                                    identity=idents[model], task=task.id))
     return reqs
 
 

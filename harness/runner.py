@@ -27,6 +27,7 @@ class Request:
     tag: Any = None  # caller's handle (task id, item id)
     extra: dict = field(default_factory=dict)  # per-call kwargs that are not settings (baselines)
     identity: str = ""  # what answers (endpoint or model-file hash), as in the key; recorded in the store
+    task: str | None = None  # the task a model request belongs to (judge requests: None); recorded too
 
 
 @dataclass
@@ -208,9 +209,8 @@ async def run(requests: list[Request], call: Call, store: Store, limits: Limits,
         lane = lanes.setdefault(req.model, ModelLane(lim))
         out = await _attempt_all(req, call, lane, lim)
         if out.response is not None:
-            task = req.tag[0] if isinstance(req.tag, tuple) and req.tag and isinstance(req.tag[0], str) else None
             store.put(req.key, req.model, {"model": req.model, "messages": req.messages, "settings": req.settings},
-                      out.response, task=task, endpoint=req.identity or None)
+                      out.response, task=req.task, endpoint=req.identity or None)
         if on_done:
             on_done(out)
         return out
