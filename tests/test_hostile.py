@@ -441,7 +441,11 @@ def test_result_files_honour_the_umask(tmp_path, mask, mode):
 
 def test_eval_results_are_readable_by_the_group(task, tmp_path, srv):
     results = tmp_path / "r"
-    assert _eval(task, results, srv).returncode == 0  # the test process's umask (022) is inherited
+    old = os.umask(0o022)  # the default umask, inherited by the run
+    try:
+        assert _eval(task, results, srv).returncode == 0
+    finally:
+        os.umask(old)
     files = [p for p in results.rglob("*") if p.is_file() and not p.name.endswith(".lock")]
     assert {"items.csv", "run.json", "leaderboard.csv", "responses.sqlite"} <= {p.name for p in files}
     for p in files:
