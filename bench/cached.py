@@ -68,8 +68,8 @@ modules = json.loads(sys.argv[1]); args = json.loads(sys.argv[2])
 for m in modules:
     try:
         importlib.import_module(m)
-    except Exception:
-        pass
+    except Exception as exc:
+        print(f"bench: warm-up import of {m} failed ({type(exc).__name__}: {exc})", file=sys.stderr)
 t_imported = time.perf_counter()
 import harness.comparisons, harness.io, harness.leaderboard, harness.pipeline, harness.table, harness.task
 phases = {}

@@ -96,8 +96,8 @@ def main() -> None:
     args = ap.parse_args()
     try:
         asyncio.run(serve(args.delay, args.port))
-    except KeyboardInterrupt:
-        pass
+    except KeyboardInterrupt:  # Ctrl-C is how this server is meant to stop
+        print("fastserver: stopped", file=sys.stderr)
 
 
 class ServerProcess:

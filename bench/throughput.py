@@ -285,8 +285,8 @@ def micro(base_url: str, store_dir: Path) -> dict:
     def cost():
         try:
             litellm.completion_cost(completion_response=resp)
-        except Exception:  # noqa: BLE001 - unknown price: what models.call does too
-            pass
+        except Exception:  # noqa: BLE001 - unknown price: models.call records cost None the same way
+            return None
 
     store = Store(store_dir / "micro.sqlite")
     msg = prompts("micro", 1)[0]

@@ -8,17 +8,47 @@ import sys
 
 import click
 
+from .clitypes import FiniteFloat, model_names
 from .errors import UserError
 from .paths import TASKS, offline_environment, results_dir
 
 
 class Harness(click.Group):
-    def invoke(self, ctx):
+    """Every failure a user can cause ends in one `error:` line: click's usage errors (exit 2),
+    UserError (exit 2), an interrupt (exit 130, after the store kept every answer received).
+    Anything else is a bug: its traceback is printed redacted, exit 1."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         try:
-            return super().invoke(ctx)
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # `harness` or `harness cache` alone: the help
+                click.echo(exc.ctx.get_help())
+                sys.exit(0)
+            cmd = exc.ctx.command_path if exc.ctx is not None else "harness"
+            _fail(f"{exc.format_message()} (see `{cmd} --help`)", 2)
         except UserError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(exc.exit_code)
+            _fail(str(exc), exc.exit_code)
+        except click.ClickException as exc:
+            _fail(exc.format_message(), exc.exit_code)
+        except (click.Abort, KeyboardInterrupt):
+            _fail("interrupted; every answer received so far is stored in the response cache: "
+                  "run the same command again to continue", 130)
+        except Exception:  # noqa: BLE001 - a bug: show it, but never with a secret in it
+            import traceback
+
+            from .secrets import redact
+
+            click.echo(redact(traceback.format_exc()).rstrip(), err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str, code: int) -> None:
+    from .secrets import redact
+
+    click.echo("error: " + redact(" ".join(message.split())), err=True)
+    sys.exit(code)
 
 
 @click.group(cls=Harness, context_settings={"help_option_names": ["-h", "--help"]})
@@ -64,26 +94,40 @@ def tasks_build() -> None:
         click.echo(f"{name}: {n} items")
 
 
+POSITIVE_INT = click.IntRange(min=1)
+POSITIVE = FiniteFloat(min=0, min_open=True)
+
+
 @main.command("eval")
-@click.option("--model", "models", multiple=True, help="litellm model name; repeat for several. "
+@click.option("--model", "models", multiple=True, callback=model_names,
+              help="litellm model name; repeat for several. "
               "Default: baseline/lead, baseline/copy, local/gemma3-270m on a fixed sample.")
 @click.option("--task", "task_names", multiple=True, help="Task id (default: every task in tasks/).")
-@click.option("--limit", type=int, default=None, help="Items per task (a fixed, condition-balanced sample).")
+@click.option("--limit", type=POSITIVE_INT, default=None, help="Items per task (a fixed, condition-balanced sample).")
 @click.option("--full", is_flag=True, help="Run every item even for the default models.")
 @click.option("--retry-errors", is_flag=True, help="Re-ask only the items that have no stored answer.")
-@click.option("--concurrency", type=int, default=8, show_default=True, help="Requests in flight per model.")
-@click.option("--rpm", type=float, default=None, help="Requests per minute per model.")
-@click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds per request.")
-@click.option("--max-retries", type=int, default=4, show_default=True)
+@click.option("--refresh", is_flag=True, help="Ask again even when an answer is cached, and store the new one.")
+@click.option("--concurrency", type=POSITIVE_INT, default=8, show_default=True, help="Requests in flight per model.")
+@click.option("--rpm", type=POSITIVE, default=None, help="Requests per minute per model.")
+@click.option("--tpm", type=POSITIVE, default=None,
+              help="Tokens per minute per model (prompt characters / 3 + max_tokens per request).")
+@click.option("--timeout", type=POSITIVE, default=120.0, show_default=True, help="Seconds per request.")
+@click.option("--max-retries", type=click.IntRange(min=0), default=4, show_default=True)
+@click.option("--max-error-rate", type=FiniteFloat(min=0, max=1), default=0.05, show_default=True,
+              help="Exit 1 (after writing every result) when a model's share of failed items is above this.")
 @click.option("--no-ci", is_flag=True, help="Skip bootstrap confidence intervals (faster).")
-@click.option("--judge", "judges", multiple=True, help="litellm model that scores outputs with the task's rubric "
+@click.option("--judge", "judges", multiple=True, callback=model_names,
+              help="litellm model that scores outputs with the task's rubric "
               "(tasks/rubrics/) and compares every two models in both orders.")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--workers", type=POSITIVE_INT, default=1, show_default=True,
               help="Processes that ask hosted models (concurrency and rpm are shared between them). "
               "Worth it only for hundreds of requests/s: each costs ~2-3 s to start; local/ stays in one.")
-def eval_cmd(models, task_names, limit, full, retry_errors, concurrency, rpm, timeout, max_retries, no_ci,
-             judges, workers) -> None:
-    """Ask every model every item, score, and update results/leaderboard.csv."""
+def eval_cmd(models, task_names, limit, full, retry_errors, refresh, concurrency, rpm, tpm, timeout, max_retries,
+             max_error_rate, no_ci, judges, workers) -> None:
+    """Ask every model every item, score, and update results/leaderboard.csv.
+
+    Exit 0: every item answered; 1: a model answered nothing or failed more than
+    --max-error-rate (results are written first); 2: bad input or set-up; 130: interrupted."""
     from .models import DEFAULT_MODELS
     from .pipeline import DEFAULT_LIMIT, RunOptions, run_eval
     from .runner import Limits
@@ -94,20 +138,36 @@ def eval_cmd(models, task_names, limit, full, retry_errors, concurrency, rpm, ti
         models = DEFAULT_MODELS
         if limit is None and not full:
             limit = DEFAULT_LIMIT
-    if limit is not None and limit <= 0:
-        raise UserError("--limit must be a positive number of items per task")
     loaded = load_tasks(list(task_names) or None)
     opts = RunOptions(list(dict.fromkeys(models)), None if full else limit, retry_errors,
-                      Limits(concurrency=concurrency, timeout=timeout, max_retries=max_retries, rpm=rpm),
-                      with_ci=not no_ci, judges=list(dict.fromkeys(judges)))
+                      Limits(concurrency=concurrency, timeout=timeout, max_retries=max_retries, rpm=rpm, tpm=tpm),
+                      with_ci=not no_ci, judges=list(dict.fromkeys(judges)), refresh=refresh)
     with configured(workers):
         run_id, board, rows = run_eval(loaded, opts, results_dir())
     from .table import print_board_file
 
     print_board_file(results_dir() / "leaderboard.csv", [t.id for t in loaded])
-    n_err = sum(r["n_errors"] for r in rows if r["condition"] == "all" and r["metric"] == "finish_length_rate")
+    counts = json.loads((results_dir() / "runs" / run_id / "run.json").read_text(encoding="utf-8"))["per_model"]
+    n_err = sum(c["n_errors"] for c in counts.values())
     click.echo(f"run {run_id}: results/runs/{run_id}/items.csv, leaderboard results/leaderboard.csv"
                + (f"; {n_err} item(s) failed (see the error column; re-run to retry them)" if n_err else ""))
+    failing = failed_models(counts, max_error_rate)
+    if failing:
+        click.echo(f"error: {failing[0]}; every result is written (results/runs/{run_id}/); "
+                   "re-run the same command to retry the failed items", err=True)
+        sys.exit(1)
+
+
+def failed_models(counts: dict[str, dict], max_error_rate: float) -> list[str]:
+    """Why the run counts as failed: a model that answered nothing, or failed too often."""
+    out = []
+    for model, c in counts.items():
+        n, bad = c["n_requests"], c["n_errors"]
+        if n and bad == n:
+            out.append(f"{model} answered none of its {n} item(s) (first error: {c.get('first_error') or '?'})")
+        elif n and bad / n > max_error_rate:
+            out.append(f"{model}: {bad} of {n} item(s) failed ({bad / n:.1%} > --max-error-rate {max_error_rate:g})")
+    return out
 
 
 @main.command()
@@ -124,8 +184,9 @@ def leaderboard(task_names, conditions, metrics) -> None:
 @main.command("meta-eval")
 @click.option("--reference", type=click.Choice(["ref", "refB", "both"]), default="both", show_default=True,
               help="Human translation used as the reference (ref = ref.A, refB = ref.B).")
-@click.option("--judge", "judges", multiple=True, help="LLM judge model to meta-evaluate as well (repeatable).")
-@click.option("--segments", type=int, default=None,
+@click.option("--judge", "judges", multiple=True, callback=model_names,
+              help="LLM judge model to meta-evaluate as well (repeatable).")
+@click.option("--segments", type=click.IntRange(min=1), default=None,
               help="Use only the first N segments (a cheaper sample when a judge is asked).")
 def meta_eval(reference, judges, segments) -> None:
     """Agreement of the metrics with expert MQM judgments (WMT21 TED zh→en): system- and
@@ -172,8 +233,9 @@ def meta_eval(reference, judges, segments) -> None:
 
 
 @main.command()
-@click.option("--models", nargs=2, required=True, help="The two models to compare (already evaluated).")
-@click.option("--judge", required=True, help="litellm model that judges.")
+@click.option("--models", nargs=2, required=True, callback=model_names,
+              help="The two models to compare (already evaluated).")
+@click.option("--judge", required=True, callback=model_names, help="litellm model that judges.")
 @click.option("--task", "task_names", multiple=True, help="Default: every task both models were evaluated on.")
 def compare(models, judge, task_names) -> None:
     """Ask a judge which of two models' outputs is better, in both orders (a flip is a tie)."""
@@ -221,7 +283,7 @@ def compare(models, judge, task_names) -> None:
 @click.option("--baseline", "baseline_path", default=None, metavar="PATH",
               help="Default: baseline.csv in the results folder ($HARNESS_RESULTS, else results/).")
 @click.option("--thresholds", default=None, metavar="PATH", help="Default: gate.yaml")
-@click.option("--model", "models", multiple=True, help="Check these models (default: the baseline's); "
+@click.option("--model", "models", multiple=True, callback=model_names, help="Check these models (default: the baseline's); "
               "each must be in the baseline.")
 @click.option("--summary", default=None, metavar="PATH",
               help="Markdown summary for a pull-request comment, capped below 60,000 characters "
@@ -272,12 +334,12 @@ def baseline() -> None:
 
 
 @baseline.command("update")
-@click.option("--model", "models", multiple=True, help="Models to record (repeatable). Default: the models of "
+@click.option("--model", "models", multiple=True, callback=model_names, help="Models to record (repeatable). Default: the models of "
               "the existing baseline at --out; required when there is none.")
 @click.option("--task", "task_names", multiple=True, help="Default: the current baseline's tasks, or every task.")
-@click.option("--limit", type=int, default=None, help="Items per task (default: the current baseline's items; "
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Items per task (default: the current baseline's items; "
               "for a task new to the baseline, the default sample).")
-@click.option("--judge", "judges", multiple=True, help="Also record this judge's rubric scores (repeatable; "
+@click.option("--judge", "judges", multiple=True, callback=model_names, help="Also record this judge's rubric scores (repeatable; "
               "default: the judges of the existing baseline); `check` then judges changed outputs.")
 @click.option("--out", default=None, metavar="PATH",
               help="Default: baseline.csv in the results folder ($HARNESS_RESULTS, else results/).")
@@ -323,6 +385,68 @@ def serve_local(name, host, port) -> None:
 
     get(name)  # an unknown name is one line, before anything loads
     sys.exit(serve(["--model", name, "--host", host, "--port", str(port)]))
+
+
+@main.group()
+def cache() -> None:
+    """Check, repair or clear the response cache (results/cache/responses.sqlite)."""
+
+
+def _store_file():
+    from .pipeline import store_path
+
+    return store_path(results_dir())
+
+
+@cache.command("check")
+def cache_check() -> None:
+    """SQLite's integrity check and a read of every answer; exit 1 if the file is damaged."""
+    from .cache_repair import check as run_check
+
+    path = _store_file()
+    ok, problems, n = run_check(path)
+    if ok:
+        click.echo(f"{path}: ok, {n} answer(s)")
+        return
+    click.echo(f"error: {path}: damaged ({'; '.join(problems)[:500]}); run `harness cache recover` to keep "
+               "every readable answer", err=True)
+    sys.exit(1)
+
+
+@cache.command("recover")
+def cache_recover() -> None:
+    """Copy every readable answer into a new cache file; the old file is kept beside it."""
+    from .cache_repair import recover
+
+    path = _store_file()
+    kept, aside, notes = recover(path)
+    click.echo(f"{path}: kept {kept} answer(s); the old file is {aside}"
+               + (f" ({'; '.join(notes)[:300]})" if notes else ""))
+
+
+@cache.command("clear")
+@click.option("--model", required=True, callback=model_names, help="Delete this model's stored answers.")
+@click.option("--task", "task_name", default=None,
+              help="Only the answers it gave for this task (a judge's answers: clear the judge model).")
+def cache_clear(model, task_name) -> None:
+    """Delete stored answers so the next run asks again (see also `harness eval --refresh`)."""
+    from .cache_repair import clear
+    from .store import Store
+
+    keys = None
+    if task_name:
+        from .pipeline import build_requests
+        from .task import load_tasks
+
+        loaded = load_tasks([task_name])
+        keys = {r.key for r in build_requests(loaded, [model], None)}
+        task_name = loaded[0].id
+    store = Store(_store_file())
+    try:
+        n = clear(store, model, keys, task_name)
+    finally:
+        store.close()
+    click.echo(f"deleted {n} stored answer(s) of {model}" + (f" for task {task_name}" if task_name else ""))
 
 
 @main.command()

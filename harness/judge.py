@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import re
 from dataclasses import dataclass
@@ -19,10 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from .errors import UserError
+from .models import key_identity
 from .paths import tasks_dir
 from .runner import Request
 from .store import request_key
 
+log = logging.getLogger(__name__)
 JUDGE_SETTINGS = {"temperature": 0.0, "max_tokens": 700}
 REPEAT_ITEMS = 10  # items per (task, model) judged twice to measure self-agreement
 
@@ -104,8 +107,9 @@ def response_format(model: str, json_schema: dict) -> dict | None:
 
         if litellm.supports_response_schema(model=model):
             return {"type": "json_schema", "json_schema": {"name": "judgement", "schema": json_schema}}
-    except Exception:  # noqa: BLE001 - unknown to litellm's model map: ask in the prompt only
-        pass
+    except Exception as exc:  # noqa: BLE001 - unknown to litellm's model map: ask in the prompt only
+        log.info("%s: no JSON-schema support known (%s: %s); the prompt asks for JSON", model,
+                 type(exc).__name__, exc)
     return None
 
 
@@ -120,8 +124,9 @@ def pointwise_request(judge: str, rubric: Rubric, item, output: str, tag, repeat
                                                   output=output)
     messages = [{"role": "user", "content": text}]
     settings = _settings(judge, schema(rubric))
-    key = request_key(judge, messages, {**settings, **({"repeat": repeat} if repeat else {})})
-    return Request(judge, messages, settings, key, tag=tag)
+    ident = key_identity(judge)
+    key = request_key(judge, messages, {**settings, **({"repeat": repeat} if repeat else {})}, ident)
+    return Request(judge, messages, settings, key, tag=tag, identity=ident)
 
 
 def pairwise_request(judge: str, rubric: Rubric, item, first: str, second: str, tag) -> Request:
@@ -129,7 +134,8 @@ def pairwise_request(judge: str, rubric: Rubric, item, first: str, second: str, 
                                                  output_a=first, output_b=second)
     messages = [{"role": "user", "content": text}]
     settings = _settings(judge, PAIRWISE_SCHEMA)
-    return Request(judge, messages, settings, request_key(judge, messages, settings), tag=tag)
+    ident = key_identity(judge)
+    return Request(judge, messages, settings, request_key(judge, messages, settings, ident), tag=tag, identity=ident)
 
 
 def _json(text: str) -> dict:

@@ -28,7 +28,8 @@ def prompt_kind(model: str) -> str:
 
 ITEM_COLUMNS = ["schema_version", "run_id", "model", "task", "item_id", "condition", "block", "origin", "script",
                 "prompt_hash", "output", "error", "attempts", "finish_reason", "input_truncated", "latency_s",
-                "prompt_tokens", "completion_tokens", "cost_usd", "cached"]
+                "prompt_tokens", "completion_tokens", "cost_usd", "cached", "endpoint", "model_version"]
+ITEMS_SCHEMA_VERSION = 2  # 2: endpoint and model_version columns
 DEFAULT_LIMIT = 2  # items per task for the default offline run (make eval without MODEL)
 
 
@@ -40,6 +41,7 @@ class RunOptions:
     limits: Limits = field(default_factory=Limits)
     with_ci: bool = True
     judges: list[str] = field(default_factory=list)
+    refresh: bool = False  # ask again even when an answer is cached (the new answer replaces it)
 
 
 def _order_key(item_id: str) -> str:
@@ -74,7 +76,10 @@ def extra_params(model: str, task: Task, item: Item) -> dict:
 def build_requests(tasks: list[Task], models: list[str], limit: int | None,
                    only: dict[str, set[str]] | None = None) -> list[Request]:
     """One request per (task, sampled item, model); `only` restricts items by id per task."""
+    from .models import key_identity
+
     reqs = []
+    idents = {m: key_identity(m) for m in models}
     for task in tasks:
         settings = task.spec.generation.model_dump(exclude_none=True)
         chosen = [i for i in task.items if i.id in only.get(task.id, set())] if only is not None else task.items
@@ -85,8 +90,9 @@ def build_requests(tasks: list[Task], models: list[str], limit: int | None,
                 messages, extra = rendered[kinds[model]], extra_params(model, task, item)
                 stop = task.stop_for(kinds[model])
                 mine = {**settings, "stop": stop} if stop else settings
-                key = request_key(model, messages, {**mine, **extra})
-                reqs.append(Request(model, messages, mine, key, tag=(task.id, item.id), extra=extra))
+                key = request_key(model, messages, {**mine, **extra}, idents[model])
+                reqs.append(Request(model, messages, mine, key, tag=(task.id, item.id), extra=extra,
+                                    identity=idents[model], task=task.id))
     return reqs
 
 
@@ -102,13 +108,23 @@ def _progress(total: int):
     return progress, progress.add_task("ask", total=total)
 
 
-def execute(requests: list[Request], store: Store, limits: Limits, workers: int | None = None) -> list[Outcome]:
+def execute(requests: list[Request], store: Store, limits: Limits, workers: int | None = None,
+            refresh: bool = False) -> list[Outcome]:
     """Answer every request, cached ones from the store, in request order. `workers` > 1
     spreads the uncached hosted/baseline requests over that many processes (see
-    harness/workers.py for when that pays); None means the `--workers` setting (default 1)."""
-    cached = store.get_many([r.key for r in requests])
+    harness/workers.py for when that pays); None means the `--workers` setting (default 1).
+    `refresh` asks every request again and replaces the stored answers."""
+    cached = {} if refresh else store.get_many([r.key for r in requests])
     if len(cached) == len({r.key for r in requests}):  # everything cached: no litellm import, no event loop
+        if store.readonly and requests:
+            print(f"note: {store.path} is read-only: every answer came from it, none could be added",
+                  file=sys.stderr)
         return [Outcome(r, cached[r.key], cached=True) for r in requests]
+    if store.readonly:
+        n = len({r.key for r in requests} - set(cached))
+        why = "--refresh needs to store new answers" if refresh else f"{n} request(s) have no stored answer"
+        raise UserError(f"{store.path}: read-only, and {why}; make it writable "
+                        "(chmod u+w on the file and its folder) or set HARNESS_STORE to a writable copy")
     from .workers import default_workers, prestart, run_split
 
     missing = [r for r in requests if r.key not in cached]
@@ -134,10 +150,11 @@ def execute(requests: list[Request], store: Store, limits: Limits, workers: int 
     with progress:
         if workers <= 1:
             return asyncio.run(run(requests, call, store, limits, lane_limits=lane,
-                                   on_done=lambda o: progress.advance(bar)))
+                                   on_done=lambda o: progress.advance(bar), refresh=refresh))
         shown = not getattr(progress, "disable", False)  # workers report each answer only when shown
         answered = asyncio.run(run_split(missing, call, store, limits, workers, lane_limits=lane,
-                                         on_done=(lambda: progress.advance(bar)) if shown else None))
+                                         on_done=(lambda: progress.advance(bar)) if shown else None,
+                                         refresh=refresh))
     by_id = {id(o.request): o for o in answered}
     return [by_id[id(r)] if id(r) in by_id else Outcome(r, cached[r.key], cached=True) for r in requests]
 
@@ -168,21 +185,32 @@ def item_rows(run_id: str, task: Task, model: str, outcomes: list[tuple[Item, Ou
         for i, iid in enumerate(scored.item_ids):
             values = scorer.score(scored.stats[family][i:i + 1])
             per_item.setdefault(iid, {}).update({f"score_{k}": round(v, 4) for k, v in values.items()})
-    rows = []
+    rows, endpoint = [], answered_by(model)
     for it, o in outcomes:
         r = o.response or {}
-        rows.append({"schema_version": 1, "run_id": run_id, "model": model, "task": task.id, "item_id": it.id,
+        rows.append({"schema_version": ITEMS_SCHEMA_VERSION, "run_id": run_id, "model": model, "task": task.id,
+                     "item_id": it.id,
                      "condition": it.condition, "block": it.block, "origin": it.meta.get("origin", ""),
                      "script": it.meta.get("script", ""), "prompt_hash": task.prompt_hash_for(prompt_kind(model)),
                      "output": r.get("text", ""), "error": o.error or "", "attempts": o.attempts,
                      "finish_reason": r.get("finish_reason", ""), "input_truncated": r.get("input_truncated", ""),
                      "latency_s": r.get("latency_s", ""), "prompt_tokens": r.get("prompt_tokens", ""),
                      "completion_tokens": r.get("completion_tokens", ""), "cost_usd": r.get("cost_usd", ""),
-                     "cached": o.cached, **per_item.get(it.id, {})})
+                     "cached": o.cached, "endpoint": endpoint, "model_version": r.get("model_version", ""),
+                     **per_item.get(it.id, {})})
         for judge, j in (judged or {}).items():
             rows[-1][f"judge:{judge}:rationale"] = j.rationale.get(it.id, "")
             rows[-1][f"judge:{judge}:failure"] = j.failure.get(it.id, "")
     return rows
+
+
+def answered_by(model: str) -> str:
+    """What the run record names as having answered: the endpoint URL, `sha256:<hex>` of a
+    local model file, or '' (the provider's default endpoint; a baseline)."""
+    from .models import identity
+
+    ident = identity(model)
+    return f"sha256:{ident}" if ident and model.startswith("local/") else ident
 
 
 def new_run_id() -> str:
@@ -207,14 +235,15 @@ def run_eval(tasks: list[Task], opts: RunOptions, results: Path) -> tuple[str, "
     try:
         if opts.retry_errors:
             _report_retry(results, store, requests)
-        outcomes = execute(requests, store, opts.limits)
+        outcomes = execute(requests, store, opts.limits, refresh=opts.refresh)
         by_key = {(o.request.model, o.request.tag): o for o in outcomes}
         answers = {(o.request.model, *o.request.tag): o.response["text"] for o in outcomes if o.response}
         judged, judge_rows = {}, []
         if opts.judges:
             from .judging import judge_outputs
 
-            judged = judge_outputs(tasks, answers, opts.judges, lambda reqs: execute(reqs, store, opts.limits))
+            judged = judge_outputs(tasks, answers, opts.judges,
+                                   lambda reqs: execute(reqs, store, opts.limits, refresh=opts.refresh))
             judge_rows = _judge_comparisons(tasks, answers, opts, store, created)
     finally:
         store.close()
@@ -254,7 +283,11 @@ def run_eval(tasks: list[Task], opts: RunOptions, results: Path) -> tuple[str, "
          "completion_prompt_hashes": {t.id: t.prompt_hash_for("completion") for t in tasks},
          "task_files": {t.id: str(t.path.resolve()) for t in tasks},
          "n_requests": len(requests), "n_cached": sum(o.cached for o in outcomes),
-         "n_errors": sum(o.response is None for o in outcomes)}, indent=2))
+         "n_errors": sum(o.response is None for o in outcomes), "per_model": per_model(outcomes),
+         "endpoints": {m: answered_by(m) for m in opts.models},
+         "model_versions": {m: sorted({o.response.get("model_version") or "" for o in outcomes
+                                       if o.request.model == m and o.response} - {""}) for m in opts.models}},
+        indent=2))
     board = merge(results / "leaderboard.csv", board_rows)
     if judge_rows:
         from .comparisons import merge_judge_pairwise
@@ -264,6 +297,18 @@ def run_eval(tasks: list[Task], opts: RunOptions, results: Path) -> tuple[str, "
 
     refresh(results, tasks, scored_all)
     return run_id, board, board_rows
+
+
+def per_model(outcomes: list[Outcome]) -> dict[str, dict]:
+    """Per model: requests, failures and the first failure's message (for the exit code)."""
+    out: dict[str, dict] = {}
+    for o in outcomes:
+        c = out.setdefault(o.request.model, {"n_requests": 0, "n_errors": 0, "first_error": ""})
+        c["n_requests"] += 1
+        if o.response is None:
+            c["n_errors"] += 1
+            c["first_error"] = c["first_error"] or (o.error or "")
+    return out
 
 
 def _judge_comparisons(tasks, answers: dict, opts: RunOptions, store: Store, created: str) -> list[dict]:
@@ -277,7 +322,8 @@ def _judge_comparisons(tasks, answers: dict, opts: RunOptions, store: Store, cre
                 oa = {i: t for (m, tid, i), t in answers.items() if m == a and tid == task.id}
                 ob = {i: t for (m, tid, i), t in answers.items() if m == b and tid == task.id}
                 row, consistency = compare(task, oa, ob, a, b, judge,
-                                           lambda reqs: execute(reqs, store, opts.limits), created)
+                                           lambda reqs: execute(reqs, store, opts.limits, refresh=opts.refresh),
+                                           created)
                 out.append({"judge": judge, "row": row, "consistency": consistency})
     return out
 

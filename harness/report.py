@@ -6,12 +6,19 @@ from __future__ import annotations
 
 import json
 import math
+from html import escape
 from pathlib import Path
 
 from .io import atomic_write_text
 
 PALETTE = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C"]
 ITEMS_PER_TASK = 20
+
+
+def _esc(text) -> str:
+    """Any string that enters the SVG (condition, model, metric names come from users'
+    files) is text, never markup: the chart is inserted into the page unescaped."""
+    return escape(str(text), quote=True)
 
 
 def _num(x) -> float:
@@ -44,16 +51,16 @@ def _condition_chart(rows, models: list[str], metric: str) -> str:
     scale = max([_num(r["ci_high"]) if not math.isnan(_num(r["ci_high"])) else _num(r["value"]) for r in rows] + [1])
     bar_h, gap, left, width = 10, 8, 190, 420
     height = len(conds) * (len(models) * bar_h + gap) + 30
-    out = [f'<svg width="{left + width + 60}" height="{height}" role="img" aria-label="{metric} by condition">']
+    out = [f'<svg width="{left + width + 60}" height="{height}" role="img" aria-label="{_esc(metric)} by condition">']
     y = 10
     for c in conds:
-        out.append(f'<text x="0" y="{y + len(models) * bar_h / 2 + 4:.0f}" font-size="12">{c}</text>')
+        out.append(f'<text x="0" y="{y + len(models) * bar_h / 2 + 4:.0f}" font-size="12">{_esc(c)}</text>')
         for k, m in enumerate(models):
             r = cell.get((c, m))
             if r is not None and not math.isnan(_num(r["value"])):
                 w = width * _num(r["value"]) / scale
                 out.append(f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h - 1}" fill="{PALETTE[k % 8]}">'
-                           f'<title>{m}: {_num(r["value"]):.2f}</title></rect>')
+                           f'<title>{_esc(m)}: {_num(r["value"]):.2f}</title></rect>')
                 lo, hi = _num(r["ci_low"]), _num(r["ci_high"])
                 if not (math.isnan(lo) or math.isnan(hi)):
                     out.append(f'<line x1="{left + width * lo / scale:.1f}" x2="{left + width * hi / scale:.1f}" '
@@ -61,7 +68,7 @@ def _condition_chart(rows, models: list[str], metric: str) -> str:
             y += bar_h
         y += gap
     legend = "".join(f'<rect x="{left + 130 * k}" y="{y + 4}" width="10" height="10" fill="{PALETTE[k % 8]}"/>'
-                     f'<text x="{left + 14 + 130 * k}" y="{y + 13}" font-size="11">{m}</text>'
+                     f'<text x="{left + 14 + 130 * k}" y="{y + 13}" font-size="11">{_esc(m)}</text>'
                      for k, m in enumerate(models))
     return "".join(out) + legend + "</svg>"
 

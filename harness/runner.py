@@ -6,7 +6,9 @@ the moment it arrives; failures are returned as per-item errors, never cached.""
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -14,6 +16,7 @@ from typing import Any, Callable
 from .secrets import redact
 from .store import Store
 
+log = logging.getLogger(__name__)
 
 @dataclass
 class Request:
@@ -23,6 +26,8 @@ class Request:
     key: str
     tag: Any = None  # caller's handle (task id, item id)
     extra: dict = field(default_factory=dict)  # per-call kwargs that are not settings (baselines)
+    identity: str = ""  # what answers (endpoint or model-file hash), as in the key; recorded in the store
+    task: str | None = None  # the task a model request belongs to (judge requests: None); recorded too
 
 
 @dataclass
@@ -44,6 +49,29 @@ class Limits:
     rpm: float | None = None
     tpm: float | None = None  # tokens per minute (prompt estimate + max_tokens)
     breaker: int = 10  # consecutive failed calls (429s aside) before a model is stopped
+
+    def __post_init__(self):
+        # the CLI rejects these at the edge; this guards callers that build Limits in code
+        # (a semaphore of 0 hangs forever, a negative timeout fails every call)
+        problems = [name for name, ok in (
+            ("concurrency", isinstance(self.concurrency, int) and self.concurrency >= 1),
+            ("timeout", _positive(self.timeout)), ("max_retries", isinstance(self.max_retries, int)
+                                                   and self.max_retries >= 0),
+            ("backoff_base", _positive(self.backoff_base, zero_ok=True)), ("backoff_max", _positive(self.backoff_max)),
+            ("rpm", self.rpm is None or _positive(self.rpm)), ("tpm", self.tpm is None or _positive(self.tpm)),
+            ("breaker", isinstance(self.breaker, int) and self.breaker >= 1)) if not ok]
+        if problems:
+            raise ValueError(f"Limits: invalid {problems[0]} = {getattr(self, problems[0])!r}")
+
+
+def _positive(x, zero_ok: bool = False) -> bool:
+    import math
+
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return False
+    return math.isfinite(x) and (x >= 0 if zero_ok else x > 0)
 
 
 RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 529}
@@ -80,11 +108,20 @@ def retry_after(exc: BaseException) -> float | None:
     headers = getattr(exc, "litellm_response_headers", None) or getattr(getattr(exc, "response", None), "headers", None)
     if not headers:
         return None
-    try:
-        value = headers.get("retry-after") or headers.get("Retry-After")
-        return float(value) if value is not None else None
-    except (TypeError, ValueError):
+    value = headers.get("retry-after") or headers.get("Retry-After")
+    if value is None:
         return None
+    text = str(value).strip()
+    if re.fullmatch(r"\d+(\.\d+)?", text):  # delay-seconds
+        return float(text)
+    from email.utils import parsedate_to_datetime
+
+    try:  # the HTTP-date form: "Wed, 21 Oct 2026 07:28:00 GMT"
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        log.info("ignoring a Retry-After header that is neither seconds nor an HTTP date: %r", value)
+        return None
+    return max(0.0, when.timestamp() - time.time())
 
 
 class RateLimiter:
@@ -161,15 +198,19 @@ async def _attempt_all(req: Request, call: Call, lane: ModelLane, limits: Limits
             wait = retry_after(exc)
             if wait is None:
                 wait = min(limits.backoff_max, limits.backoff_base * 2 ** attempt) * (0.5 + random.random())
+            elif wait > limits.backoff_max:
+                log.warning("%s asked to wait %.0f s (Retry-After); waiting %.0f s, the cap on one wait",
+                            req.model, wait, limits.backoff_max)
             await asyncio.sleep(min(wait, limits.backoff_max))
     return out
 
 
 async def run(requests: list[Request], call: Call, store: Store, limits: Limits,
               lane_limits: Callable[[str], Limits] | None = None,
-              on_done: Callable[[Outcome], None] | None = None) -> list[Outcome]:
-    """Answer every request: from the store when cached, else by `call`. Order is kept."""
-    cached = store.get_many([r.key for r in requests])
+              on_done: Callable[[Outcome], None] | None = None, refresh: bool = False) -> list[Outcome]:
+    """Answer every request: from the store when cached (unless `refresh`), else by `call`
+    (the answer then replaces any stored one). Order is kept."""
+    cached = {} if refresh else store.get_many([r.key for r in requests])
     lanes: dict[str, ModelLane] = {}
 
     async def one(req: Request) -> Outcome:
@@ -180,7 +221,7 @@ async def run(requests: list[Request], call: Call, store: Store, limits: Limits,
         out = await _attempt_all(req, call, lane, lim)
         if out.response is not None:
             store.put(req.key, req.model, {"model": req.model, "messages": req.messages, "settings": req.settings},
-                      out.response)
+                      out.response, task=req.task, endpoint=req.identity or None)
         if on_done:
             on_done(out)
         return out

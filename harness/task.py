@@ -120,16 +120,23 @@ class Task:
         return None
 
     def render(self, item: Item, kind: str = "chat") -> list[dict[str, str]]:
-        from jinja2 import StrictUndefined, Template
-
-        text = Template(self.template_for(kind), undefined=StrictUndefined, keep_trailing_newline=False).render(
-            source=item.source, meta=item.meta, task=self.spec.model_dump())
+        compiled = self.__dict__.setdefault("_compiled", {})
+        if kind not in compiled:  # compiled once per task and kind (load_task checked it renders)
+            compiled[kind] = _compile(self.template_for(kind))
+            self._task_vars = self.spec.model_dump()
+        text = compiled[kind].render(source=item.source, meta=item.meta, task=self._task_vars)
         return [{"role": "user", "content": text}]
 
 
-def _read_text(path: Path, what: str) -> str:
+def _compile(text: str):
+    from jinja2 import Environment, StrictUndefined
+
+    return Environment(undefined=StrictUndefined, keep_trailing_newline=False).from_string(text)
+
+
+def _read_text(path: Path, what: str, encoding: str = "utf-8") -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding=encoding)
     except FileNotFoundError:
         raise UserError(f"{path}: {what} not found") from None
     except UnicodeDecodeError as exc:
@@ -140,7 +147,7 @@ def _read_text(path: Path, what: str) -> str:
 
 def _jsonl(path: Path, what: str) -> list[tuple[int, dict]]:
     rows = []
-    for n, line in enumerate(_read_text(path, what).splitlines(), start=1):
+    for n, line in enumerate(_read_text(path, what, "utf-8-sig").splitlines(), start=1):  # a BOM is fine
         if not line.strip():
             continue
         try:
@@ -178,12 +185,33 @@ def _check_template(path: Path, text: str) -> None:
 
     try:
         ast = Environment().parse(text)
-    except TemplateSyntaxError as exc:
-        raise UserError(f"{path}:{exc.lineno}: template syntax error ({exc.message})") from None
+        _compile(text)  # compiling resolves filters and tests: an unknown one fails here
+    except TemplateSyntaxError as exc:  # TemplateAssertionError (unknown filter) is a subclass
+        raise UserError(f"{path}:{exc.lineno}: template error ({exc.message})") from None
     unknown = sorted(meta.find_undeclared_variables(ast) - TEMPLATE_VARIABLES)
     if unknown:
         raise UserError(f"{path}: template uses unknown variable {unknown[0]!r} "
                         f"(available: {', '.join(sorted(TEMPLATE_VARIABLES))})")
+
+
+def _check_renders(task: "Task", template_path: Path, kind: str = "chat") -> None:
+    """Render the template once for every item (StrictUndefined): a missing attribute such
+    as `meta.domain`, or any other failure, names the template line and the item, before
+    any model is asked."""
+    import traceback
+
+    from jinja2 import TemplateError, UndefinedError
+
+    for item in task.items:
+        try:
+            task.render(item, kind)
+        except Exception as exc:  # noqa: BLE001 - whatever a template does wrong is the user's to fix
+            frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == "<template>"]
+            line = f":{frames[-1].lineno}" if frames else ""
+            what = exc.message if isinstance(exc, (UndefinedError, TemplateError)) and exc.message else \
+                f"{type(exc).__name__}: {exc}"
+            raise UserError(f"{template_path}{line}: item {item.id}: template cannot be rendered ({what}); "
+                            "fix the template or give every item the fields it uses") from None
 
 
 def _dataset_rows(path: Path) -> list[dict]:
@@ -309,11 +337,16 @@ def load_task(path: Path, via_datasets: bool = True) -> Task:
     template_text = _read_text(template_path, "prompt template")
     _check_template(template_path, template_text)
     completion_text = None
+    completion_path = None
     if spec.completion is not None:
         completion_path = base / spec.completion.prompt
         completion_text = _read_text(completion_path, "completion prompt template")
         _check_template(completion_path, completion_text)
-    return Task(spec, path, template_text, _items(spec, base, via_datasets), completion_text)
+    task = Task(spec, path, template_text, _items(spec, base, via_datasets), completion_text)
+    _check_renders(task, template_path)
+    if completion_path is not None:
+        _check_renders(task, completion_path, "completion")
+    return task
 
 
 def task_files(root: Path | None = None) -> list[Path]:

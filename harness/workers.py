@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import logging
 import os
 import sys
 import threading
@@ -38,8 +39,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
+from .errors import UserError
 from .runner import Limits, Outcome, Request
+from .secrets import redact
 
+log = logging.getLogger(__name__)
 _default = 1
 _frozen = False
 
@@ -96,9 +100,11 @@ def split(requests: list[Request], n: int) -> list[list[Request]]:
 
 
 def share_limits(limits: Limits, n: int, k: int) -> Limits:
-    """Share k of n of a per-model total: concurrency (at least 1) and requests per minute."""
+    """Share k of n of a per-model total: concurrency, requests and tokens per minute. `processes`
+    never uses more shares than the concurrency, so every share gets at least 1."""
     conc = limits.concurrency // n + (1 if k < limits.concurrency % n else 0)
-    return replace(limits, concurrency=max(1, conc), rpm=limits.rpm / n if limits.rpm else limits.rpm)
+    return replace(limits, concurrency=max(1, conc), rpm=limits.rpm / n if limits.rpm else limits.rpm,
+                   tpm=limits.tpm / n if limits.tpm else limits.tpm)
 
 
 # --- the worker process -------------------------------------------------------------------
@@ -130,14 +136,18 @@ def _serve(conn) -> None:
                         conn.send(("done", index[id(o.request)]))
 
                     outs = asyncio.run(run(job["requests"], call, store, job["limits"],
-                                           on_done=done if job["progress"] else None))
+                                           on_done=done if job["progress"] else None,
+                                           refresh=job.get("refresh", False)))
                 finally:
                     store.close()
                 conn.send(("result", [(o.response is not None, o.error, o.attempts) for o in outs]))
+            except UserError as exc:  # the user's to fix (a damaged store): the parent says it in one line
+                conn.send(("user_error", redact(str(exc))))
             except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises
                 import traceback
 
-                conn.send(("failed", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
+                # the same redaction as the main process: a key in an exception never leaves here
+                conn.send(("failed", redact(f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")))
     except (KeyboardInterrupt, EOFError, BrokenPipeError):
         return
 
@@ -175,10 +185,12 @@ class Pool:
                 self.ready[k] = True
 
     def run_share(self, k: int, store: str, requests: list[Request], limits: Limits,
-                  on_done: Callable[[int], None] | None) -> list[tuple[bool, str | None, int]] | None:
+                  on_done: Callable[[int], None] | None,
+                  refresh: bool = False) -> list[tuple[bool, str | None, int]] | None:
         """Blocking: worker k answers `requests`; None if the worker died."""
         try:
-            self.conns[k].send({"store": store, "requests": requests, "limits": limits, "progress": bool(on_done)})
+            self.conns[k].send({"store": store, "requests": requests, "limits": limits, "progress": bool(on_done),
+                                "refresh": refresh})
             while True:
                 msg = self._recv(k)
                 if msg[0] == "done":
@@ -186,6 +198,8 @@ class Pool:
                         on_done(msg[1])
                 elif msg[0] == "result":
                     return msg[1]
+                elif msg[0] == "user_error":
+                    raise UserError(msg[1])
                 elif msg[0] == "failed":
                     raise RuntimeError(f"worker process failed: {msg[1]}")
         except (EOFError, BrokenPipeError, ConnectionResetError):
@@ -198,8 +212,8 @@ class Pool:
         for conn, proc in zip(self.conns, self.procs):
             try:
                 conn.send(None)
-            except (OSError, BrokenPipeError):
-                pass
+            except (OSError, BrokenPipeError) as exc:  # it already exited: the join below reaps it
+                log.debug("worker %s: stop message not delivered (%s)", proc.pid, exc)
         for conn, proc in zip(self.conns, self.procs):
             proc.join(timeout=0 if force else 5)
             if proc.is_alive():
@@ -251,7 +265,7 @@ def prestart(requests: list[Request], limits: Limits, workers: int) -> None:
 
 async def run_split(requests: list[Request], call, store, limits: Limits, workers: int,
                     lane_limits: Callable[[str], Limits] | None = None,
-                    on_done: Callable[[], None] | None = None) -> list[Outcome]:
+                    on_done: Callable[[], None] | None = None, refresh: bool = False) -> list[Outcome]:
     """Answer `requests` (all uncached) with up to `workers` processes; order is kept.
 
     `lane_limits` gives this process's limits for the models it keeps (local/...)."""
@@ -273,9 +287,10 @@ async def run_split(requests: list[Request], call, store, limits: Limits, worker
         workers_pool = pool(n - 1)
         for k in range(1, n):
             jobs.append(_in_thread(workers_pool.run_share, k - 1, str(store.path), shares[k],
-                                   share_limits(limits, n, k), tick))
+                                   share_limits(limits, n, k), tick, refresh))
     try:
-        mine, *theirs = await asyncio.gather(run(here, call, store, limits, lane_limits=lane, on_done=tick), *jobs)
+        mine, *theirs = await asyncio.gather(run(here, call, store, limits, lane_limits=lane, on_done=tick,
+                                                 refresh=refresh), *jobs)
     except BaseException:
         shutdown(force=True)  # stop the workers' shares too; whatever they stored stays stored
         raise
@@ -315,8 +330,8 @@ def _in_thread(fn, *args) -> asyncio.Future:
             exc = err
         try:
             loop.call_soon_threadsafe(settle, exc, result)
-        except RuntimeError:  # the loop is gone (the run was interrupted)
-            pass
+        except RuntimeError as err:  # the loop is gone (the run was interrupted): nobody awaits this
+            log.debug("worker result dropped after the run ended (%s)", err)
 
     threading.Thread(target=target, daemon=True, name="harness-worker-pipe").start()
     return fut

@@ -32,7 +32,7 @@ class _Server(ThreadingHTTPServer):
 
 
 class FakeServer:
-    def __init__(self, responder: Callable = echo_upper, delay: float = 0.0):
+    def __init__(self, responder: Callable = echo_upper, delay: float = 0.0, port: int = 0):
         self.responder = responder
         self.delay = delay
         self.requests: list[dict] = []
@@ -84,7 +84,7 @@ class FakeServer:
                                  "message": {"role": "assistant", "content": out}}],
                     "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}})
 
-        self.httpd = _Server(("127.0.0.1", 0), Handler)
+        self.httpd = _Server(("127.0.0.1", port), Handler)
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 

@@ -184,7 +184,7 @@ def test_secrets_never_reach_any_file(tmp_path):
                "HARNESS_RESULTS": str(results)}
         out = subprocess.run([sys.executable, "-m", "harness.cli", "eval", "--model", "openai/x", "--task", str(task)],
                              env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
-        assert out.returncode == 0, out.stderr
+        assert out.returncode == 1 and "1 of 6 item(s) failed" in out.stderr, out.stderr  # 17% > --max-error-rate
         assert any(secret in v for h in srv.headers_seen for k, v in h.items() if k.lower() == "authorization")
     assert secret not in out.stdout + out.stderr
     files = [p for p in results.rglob("*") if p.is_file()]

@@ -9,6 +9,7 @@ offline systems are litellm custom providers registered in this process:
 
 from __future__ import annotations
 
+import os
 import time
 
 from ..errors import UserError
@@ -50,12 +51,72 @@ def register() -> None:
     _registered = True
 
 
+# where litellm looks for a provider's base URL, in its order; the generic names
+# <PROVIDER>_API_BASE / <PROVIDER>_BASE_URL cover the others (deepseek, anthropic, ...)
+ENDPOINT_VARIABLES = {"openai": ("OPENAI_BASE_URL", "OPENAI_API_BASE"), "azure": ("AZURE_API_BASE",),
+                      "hosted_vllm": ("HOSTED_VLLM_API_BASE",), "ollama": ("OLLAMA_API_BASE",)}
+DEFAULT_ENDPOINTS = {"openai": "https://api.openai.com/v1"}  # the same server as no variable at all
+
+
+def identity(model: str) -> str:
+    """What answers `model`, for the cache key and the run record: '' for the baselines and
+    for a hosted model at its provider's default endpoint (so caches written before this
+    existed keep their keys), the pinned sha256 of the model file for `local/...`, and the
+    normalised endpoint URL otherwise (scheme, host, port and path; never a key or query)."""
+    provider = provider_of(model) or "openai"  # a bare name (gpt-4o-mini) is litellm's openai
+    if provider == "baseline":
+        return ""
+    if provider == "local":
+        return local_sha256(model)
+    names = ENDPOINT_VARIABLES.get(provider) or (f"{provider.upper()}_API_BASE", f"{provider.upper()}_BASE_URL")
+    url = next((os.environ[n] for n in names if os.environ.get(n)), "")
+    endpoint = normalise_endpoint(url)
+    return "" if endpoint == DEFAULT_ENDPOINTS.get(provider) else endpoint
+
+
+def normalise_endpoint(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    url = url.strip()
+    if not url:
+        return ""
+    parts = urlsplit(url if "://" in url else "http://" + url)
+    host = (parts.hostname or "").lower()
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # a malformed port: keep what was written, minus any credentials
+        port = ""
+    return f"{parts.scheme.lower()}://{host}{port}{parts.path.rstrip('/').lower()}"
+
+
+def local_sha256(model: str) -> str:
+    """The pinned GGUF sha256 of a local model (the catalog imports nothing heavy: a fully
+    cached run must not pay for llama.cpp or litellm)."""
+    entry = LOCAL_MODELS.get(model.split("/", 1)[1])
+    return entry.sha256 if entry else ""
+
+
+# the file every local/smollm2-135m answer was made with before the hash joined the key:
+# those keys stay as they were, so existing caches keep working
+LEGACY_IDENTITIES = {"local/smollm2-135m": "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"}
+
+
+def key_identity(model: str) -> str:
+    """`identity(model)` as it enters the cache key ('' where the old keys were right)."""
+    ident = identity(model)
+    return "" if LEGACY_IDENTITIES.get(model) == ident else ident
+
+
 def provider_of(model: str) -> str:
     return model.split("/", 1)[0] if "/" in model else ""
 
 
 def preflight(model: str) -> None:
     """Fail early, in one line, on an unknown provider or a missing API key."""
+    provider, slash, name = model.partition("/")
+    if not model.strip() or (slash and not (provider.strip() and name.strip())):
+        raise UserError(f"model {model!r}: a model name is provider/name with both parts non-empty "
+                        "(e.g. openai/gpt-4o-mini)")
     provider = provider_of(model)
     if provider in OFFLINE_MODELS:
         if model.split("/", 1)[1] not in OFFLINE_MODELS[provider]:
