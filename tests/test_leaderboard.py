@@ -262,3 +262,10 @@ def test_each_models_statistics_are_computed_once(translate, monkeypatch):
     comparisons.pairwise_rows(translate, outputs, "now")
     families = len(translate.spec.metrics)
     assert len(calls) == 5 * families  # not 10 pairs × 2 × families
+
+
+def test_length_ratio_is_never_ranked():
+    # best at 1.0, neither higher nor lower: a significant difference says nothing about order
+    board = _board({"a": 1.4, "b": 0.9}, metric="length_ratio")
+    wide = comparisons.rank_table(board, _pw([("a", "b", 0.5, 0.001)], metric="length_ratio"))
+    assert "rank_length_ratio" not in wide.columns
