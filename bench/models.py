@@ -5,9 +5,12 @@ with the square of the stored models (448 scorer calls for 8 models).
 
 Every model answers every item of every shipped task with a fake output (its reference
 with every k-th word or character dropped, k depending on the model), written as one
-earlier run per model in a throwaway results folder. Each count runs in a fresh process,
-once with OpenBLAS threads as numpy starts them and once with OPENBLAS_NUM_THREADS=1
-(the paired tests are thousands of small matrix products).
+earlier run per model in a throwaway results folder; the re-run writes a new run folder
+with the same answers for 2 of them, as a cached re-run does. Timed from reading the runs
+to the end of `refresh`, in a fresh process per count: with the earlier runs' refresh
+kept (the usual case: cached statistics, unchanged pairs reused) and without it (first
+refresh after an upgrade), and once with OpenBLAS's default threads (the paired tests are
+thousands of small matrix products; one thread is faster on 2 busy cores).
 
     python bench/models.py --json --counts 2,4,8
 """
@@ -26,13 +29,18 @@ from pathlib import Path
 from common import PY, ROOT, emit, row
 
 CHILD = r'''
-import json, sys, time
+import json, shutil, sys, time
 from pathlib import Path
-results, rerun = Path(sys.argv[1]), json.loads(sys.argv[2])
-t0 = time.perf_counter()
+results, rerun, warm = Path(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3] == "1"
 from harness import comparisons, leaderboard, pipeline
 from harness.task import load_tasks
 tasks = load_tasks(via_datasets=False)
+if warm:  # the earlier runs already refreshed once: statistics cached, pairs in pairwise.csv
+    comparisons.refresh(results, tasks)
+for model in rerun:  # the re-run writes a new run folder with the same (cached) answers
+    src = next(p for p in sorted((results / "runs").iterdir()) if (p / "model.txt").read_text() == model)
+    shutil.copytree(src, results / "runs" / ("20270101T000000000Z-" + src.name[-12:]))
+t0 = time.perf_counter()
 latest = comparisons.latest_outputs(results)
 t1 = time.perf_counter()
 
@@ -55,7 +63,7 @@ leaderboard.merge(results / "leaderboard.csv", rows)
 t2 = time.perf_counter()
 pairwise, _ = comparisons.refresh(results, tasks, scored)
 t3 = time.perf_counter()
-print(json.dumps({"load": t1 - t0, "score_rows": t2 - t1, "refresh": t3 - t2, "total": t3 - t1,
+print(json.dumps({"load": t1 - t0, "score_rows": t2 - t1, "refresh": t3 - t2, "total": t3 - t0,
                   "pairwise_rows": len(pairwise)}))
 '''
 
@@ -78,13 +86,14 @@ def build(results: Path, n_models: int) -> list[str]:
     for k, model in enumerate(models):
         rows = [{"model": model, "task": t.id, "item_id": it.id, "output": fake_output(it.references[0], 3 + k),
                  "error": ""} for t in tasks for it in t.items]
-        run = results / "runs" / f"20260101T0000{k:02d}000Z-bench"
+        run = results / "runs" / f"20260101T0000{k:02d}000Z-bench{k:02d}"
         run.mkdir(parents=True)
         pd.DataFrame(rows).to_csv(run / "items.csv", index=False)
+        (run / "model.txt").write_text(model)
     return models
 
 
-def measure(n_models: int, one_thread: bool) -> dict:
+def measure(n_models: int, one_thread: bool, warm: bool = True) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-models-") as tmp:
         results = Path(tmp) / "results"
         models = build(results, n_models)
@@ -93,7 +102,8 @@ def measure(n_models: int, one_thread: bool) -> dict:
             env["OPENBLAS_NUM_THREADS"] = "1"
         else:
             env.pop("OPENBLAS_NUM_THREADS", None)
-        out = subprocess.run([PY, "-c", CHILD, str(results), json.dumps(models[:2])], cwd=ROOT, env=env,
+        out = subprocess.run([PY, "-c", CHILD, str(results), json.dumps(models[:2]), "1" if warm else "0"],
+                             cwd=ROOT, env=env,
                              capture_output=True, text=True, timeout=1800, check=True)
         return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -105,18 +115,20 @@ def main() -> int:
     args = ap.parse_args()
     counts = [int(c) for c in args.counts.split(",")]
     rows, base = [], {}
-    for one in (True, False):
-        label = "OPENBLAS_NUM_THREADS=1" if one else "OpenBLAS default threads"
+    plan = [(True, True), (True, False), (False, True)]  # (warm, one BLAS thread)
+    for warm, one in plan:
+        label = ("previous refresh kept" if warm else "first refresh (nothing cached)") + ", " + \
+            ("OPENBLAS_NUM_THREADS=1" if one else "OpenBLAS default threads")
         for n in counts:
             t = time.perf_counter()
-            got = measure(n, one)
+            got = measure(n, one, warm)
             print(f"models={n:2d} {label}: score+rows {got['score_rows']:.1f} s, refresh {got['refresh']:.1f} s "
                   f"({got['pairwise_rows']} pairwise rows; {time.perf_counter() - t:.0f} s with setup)",
                   file=sys.stderr, flush=True)
-            base.setdefault(one, got["total"])
+            base.setdefault((warm, one), got["total"])
             variant = f"re-run 2 of {n} stored models, every item, {label}"
             rows.append(row("models_rerun", variant, "wall", got["total"], "s", f"re-run 2 of {counts[0]} stored",
-                            got["total"] / base[one]))
+                            got["total"] / base[warm, one]))
             rows.append(row("models_rerun", variant, "refresh", got["refresh"], "s"))
             rows.append(row("models_rerun", variant, "pairwise_rows", got["pairwise_rows"], "rows"))
     if args.json:

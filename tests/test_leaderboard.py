@@ -269,3 +269,45 @@ def test_length_ratio_is_never_ranked():
     board = _board({"a": 1.4, "b": 0.9}, metric="length_ratio")
     wide = comparisons.rank_table(board, _pw([("a", "b", 0.5, 0.001)], metric="length_ratio"))
     assert "rank_length_ratio" not in wide.columns
+
+
+def test_refresh_reuses_cached_statistics_and_unchanged_pairs(translate, tmp_path, monkeypatch):
+    from harness.scorers import registry
+
+    results = tmp_path / "results"
+    items = translate.items[:30]
+
+    def write_run(name, model, cut):
+        run = results / "runs" / name
+        run.mkdir(parents=True)
+        df = _outputs(translate, model, items)
+        df["output"] = [o[: max(1, len(o) - cut)] for o in df.output]
+        df.to_csv(run / "items.csv", index=False)
+
+    for k, model in enumerate(("a", "b", "c")):
+        write_run(f"2026010{k}T000000000Z-x", model, 3 * k)
+    first, _ = comparisons.refresh(results, [translate])
+    assert {(r.model_a, r.model_b) for r in first.itertuples()} == {("a", "b"), ("a", "c"), ("b", "c")}
+
+    stats_calls, tests = [], []
+    real_make, real_test = registry.make, st.paired_test
+
+    def counting(metric, task):
+        scorer = real_make(metric, task)
+        inner = scorer.stats
+        scorer.stats = lambda hyps, its: stats_calls.append(metric) or inner(hyps, its)
+        return scorer
+    monkeypatch.setattr(registry, "make", counting)
+    monkeypatch.setattr(st, "paired_test", lambda *a, **k: tests.append(1) or real_test(*a, **k))
+    again, _ = comparisons.refresh(results, [translate])
+    assert stats_calls == [] and tests == []  # nothing changed: cached statistics, rows reused
+    cols = ["condition", "metric", "model_a", "model_b", "diff", "p_value", "diff_ci_low"]
+    key = ["condition", "metric", "model_a", "model_b"]
+    assert again[cols].sort_values(key).reset_index(drop=True).equals(first[cols].sort_values(key).reset_index(drop=True))
+
+    write_run("20260109T000000000Z-x", "c", 10)  # c answers differently: only its pairs are re-tested
+    third, _ = comparisons.refresh(results, [translate])
+    assert len(stats_calls) == len(translate.spec.metrics)  # c scored once, a and b from the cache
+    with_c = third[third.model_b == "c"]
+    assert len(tests) == len(with_c) > 0  # one test per row of the pairs with c, none for (a, b)
+    assert set(zip(with_c.model_a, with_c.model_b)) == {("a", "c"), ("b", "c")}
