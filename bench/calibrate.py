@@ -24,7 +24,7 @@ every condition view, and every lexical metric the task uses:
 
 Every rate comes with its Monte-Carlo standard error sqrt(r(1−r)/sims).
 
-    python bench/calibrate.py                # 4,000 null simulations per row group, 2 processes
+    python bench/calibrate.py                # 10,000 null simulations per row group, 2 processes
     python bench/calibrate.py --sims 400 --tasks longdoc_zh_en --jobs 1
 """
 
@@ -56,7 +56,7 @@ COLUMNS = ["task", "view", "metric", "blocks", "n", "check", "alternative", "eff
 SD = {"block": 0.5, "item": 0.6, "sys_block": 0.25, "sys_item": 0.35, "length": 0.15}
 LEVEL = {"chrf": 0.4, "bleu": 0.2, "rouge": -0.2}  # μ: chrF ≈ 45-55, BLEU ≈ 15-30, ROUGE-1 ≈ 45
 EFFECTS = (0.1, 0.25)  # small and clear improvements (≈ 1-2 and 3-5 points)
-TRUTH_DRAWS = 1000  # expected matches, not draws: the truth's own MC error is ~0.05 points
+TRUTH_DRAWS = 1000  # expected matches, not draws: truth's own MC error ≈ 0.1 point (250 items) to 0.5 (5)
 SIM_MODEL = ("sim:logit(block=0.5,item=0.6,sysxblock=0.25,sysxitem=0.35)|len:lognormal(0.15)"
              "|ref-side:real")
 
@@ -297,7 +297,7 @@ def _run(job):
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sims", type=int, default=4000, help="null simulations per row group (default 4000)")
+    ap.add_argument("--sims", type=int, default=10000, help="null simulations per row group (default 10000)")
     ap.add_argument("--power-sims", type=int, default=500, help="simulations per effect size (default 500)")
     ap.add_argument("--percentile-sims", type=int, default=1000,
                     help="null simulations that also score the old percentile bootstrap (pooled views; 0: none)")

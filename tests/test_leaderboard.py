@@ -288,6 +288,7 @@ def test_refresh_reuses_cached_statistics_and_unchanged_pairs(translate, tmp_pat
         write_run(f"2026010{k}T000000000Z-x", model, 3 * k)
     first, _ = comparisons.refresh(results, [translate])
     assert {(r.model_a, r.model_b) for r in first.itertuples()} == {("a", "b"), ("a", "c"), ("b", "c")}
+    assert len(list((results / "cache" / "item-stats").glob("*.npz"))) == 3  # one per model
 
     stats_calls, tests = [], []
     real_make, real_test = registry.make, st.paired_test
