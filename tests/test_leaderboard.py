@@ -312,3 +312,15 @@ def test_refresh_reuses_cached_statistics_and_unchanged_pairs(translate, tmp_pat
     with_c = third[third.model_b == "c"]
     assert len(tests) == len(with_c) > 0  # one test per row of the pairs with c, none for (a, b)
     assert set(zip(with_c.model_a, with_c.model_b)) == {("a", "c"), ("b", "c")}
+
+
+def test_terminal_table_prints_the_sample_note(capsys):
+    from harness.table import print_board
+
+    rows = [{"task": "t", "condition": "all", "metric": "chrf", "model": m, "value": v, "ci_low": math.nan,
+             "ci_high": math.nan, "n": n, "n_errors": 0, "item_set": s}
+            for m, v, n, s in (("full", 50.0, 250, "250:aaaa"), ("limited", 60.0, 20, "20:bbbb"))]
+    print_board(rows)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "note: models were run on different samples and are not compared" in out
+    assert "full (items 250:aaaa, n=250); limited (items 20:bbbb, n=20)" in out
