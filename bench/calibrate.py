@@ -1,6 +1,7 @@
 """`make calibrate`: is the shipped paired test calibrated and do the shipped 95% CIs cover,
-on each task's real block structure? Writes results/calibration.csv (and, for comparison,
-results/calibration_percentile.csv: the percentile bootstrap the harness used before).
+on each task's real block structure? Writes results/calibration.csv, its table as
+results/calibration.md (the README's), and, for comparison,
+results/calibration_percentile.csv (the percentile bootstrap the harness used before).
 
 For every task, pooled view (`all`, as the leaderboard pools it) and — for translation —
 every condition view, and every lexical metric the task uses:
@@ -23,7 +24,7 @@ every condition view, and every lexical metric the task uses:
 
 Every rate comes with its Monte-Carlo standard error sqrt(r(1−r)/sims).
 
-    python bench/calibrate.py                # 4,000 null simulations per row group, 2 processes
+    python bench/calibrate.py                # 10,000 null simulations per row group, 2 processes
     python bench/calibrate.py --sims 400 --tasks longdoc_zh_en --jobs 1
 """
 
@@ -55,7 +56,7 @@ COLUMNS = ["task", "view", "metric", "blocks", "n", "check", "alternative", "eff
 SD = {"block": 0.5, "item": 0.6, "sys_block": 0.25, "sys_item": 0.35, "length": 0.15}
 LEVEL = {"chrf": 0.4, "bleu": 0.2, "rouge": -0.2}  # μ: chrF ≈ 45-55, BLEU ≈ 15-30, ROUGE-1 ≈ 45
 EFFECTS = (0.1, 0.25)  # small and clear improvements (≈ 1-2 and 3-5 points)
-TRUTH_DRAWS = 1000  # expected matches, not draws: the truth's own MC error is ~0.05 points
+TRUTH_DRAWS = 1000  # expected matches, not draws: truth's own MC error ≈ 0.1 point (250 items) to 0.5 (5)
 SIM_MODEL = ("sim:logit(block=0.5,item=0.6,sysxblock=0.25,sysxitem=0.35)|len:lognormal(0.15)"
              "|ref-side:real")
 
@@ -270,7 +271,7 @@ def _task(task_id: str):
 LEXICAL = ("chrf", "bleu", "rouge")
 
 
-def plan(task_ids: list[str], views: set[str]) -> list[tuple[Structure, str, int]]:
+def plan(task_ids: list[str], views: set[str], base_seed: int = 20261201) -> list[tuple[Structure, str, int]]:
     """(structure, metric family, seed) of every row group: each lexical metric of each task
     on its pooled view; translation's condition views (4-11 blocks each) with chrF, its
     primary metric. Seeds differ per group: no two groups share simulations."""
@@ -281,7 +282,7 @@ def plan(task_ids: list[str], views: set[str]) -> list[tuple[Structure, str, int
         for family in [f for f in _task(s.task).spec.metrics if f in LEXICAL]:
             if s.view != "all" and family != "chrf":
                 continue
-            out.append((s, family, 20261201 + 7919 * k + 104729 * LEXICAL.index(family)))
+            out.append((s, family, base_seed + 7919 * k + 104729 * LEXICAL.index(family)))
     return out
 
 
@@ -296,20 +297,22 @@ def _run(job):
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sims", type=int, default=4000, help="null simulations per row group (default 4000)")
+    ap.add_argument("--sims", type=int, default=10000, help="null simulations per row group (default 10000)")
     ap.add_argument("--power-sims", type=int, default=500, help="simulations per effect size (default 500)")
     ap.add_argument("--percentile-sims", type=int, default=1000,
                     help="null simulations that also score the old percentile bootstrap (pooled views; 0: none)")
     ap.add_argument("--tasks", default="", help="comma-separated task ids (default: every shipped task)")
     ap.add_argument("--views", default="", help="comma-separated views to keep (default: all and conditions)")
     ap.add_argument("--jobs", type=int, default=2, help="processes (default 2)")
+    ap.add_argument("--seed", type=int, default=20261201, help="base seed of the simulations")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "calibration.csv")
     args = ap.parse_args(argv)
     from harness.paths import offline_environment
 
     offline_environment()
     jobs = [(s, f, seed, args.sims, args.power_sims, args.percentile_sims)
-            for s, f, seed in plan([t for t in args.tasks.split(",") if t], {v for v in args.views.split(",") if v})]
+            for s, f, seed in plan([t for t in args.tasks.split(",") if t], {v for v in args.views.split(",") if v},
+                                   args.seed)]
     start = time.perf_counter()
     if args.jobs > 1 and len(jobs) > 1:
         import multiprocessing as mp
@@ -324,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     _write(args.out, rows)
     if pct_rows:
         _write(args.out.with_name(args.out.stem + "_percentile.csv"), pct_rows)
+    args.out.with_suffix(".md").write_text(markdown(rows, pct_rows), encoding="utf-8")
     bad = [r for r in rows if r["ok"] is False]
     print(f"{len(rows)} rows in {time.perf_counter() - start:.0f}s -> {args.out}; "
           f"{len(bad)} outside their goal", file=sys.stderr)
@@ -331,6 +335,30 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {r['task']} {r['view']} {r['metric']} {r['check']} {r['alternative']} effect={r['effect_logit']}: "
               f"{r['rate']} ± {r['mc_se']} (goal {r['goal']})", file=sys.stderr)
     return 1 if bad else 0
+
+
+def markdown(rows: list[dict], pct_rows: list[dict]) -> str:
+    """The README's table: one line per (task, view, metric)."""
+    def get(key, check, alt="", effect=0.0):
+        return next((r for r in rows if (r["task"], r["view"], r["metric"]) == key and r["check"] == check
+                     and r["alternative"] == alt and float(r["effect_logit"]) == effect), None)
+
+    keys = list(dict.fromkeys((r["task"], r["view"], r["metric"]) for r in rows))
+    out = ["| task · view | metric | blocks | false positives, two-sided / one-sided (± MC s.e.) | power at "
+           f"+{EFFECTS[0]} / +{EFFECTS[1]} logit (true Δ in points) | CI coverage (percentile before) | "
+           "difference-CI coverage, null / effects |", "|---|---|---|---|---|---|---|"]
+    for key in keys:
+        two, one = get(key, "false_positive_rate", "two-sided"), get(key, "false_positive_rate", "greater")
+        p1, p2 = get(key, "power", "two-sided", EFFECTS[0]), get(key, "power", "two-sided", EFFECTS[1])
+        cov = get(key, "coverage_ci")
+        d0 = get(key, "coverage_diff_ci")
+        d1, d2 = get(key, "coverage_diff_ci", "", EFFECTS[0]), get(key, "coverage_diff_ci", "", EFFECTS[1])
+        pct = next((r for r in pct_rows if (r["task"], r["view"], r["metric"]) == key), None)
+        out.append(f"| {key[0]} · {key[1]} | {key[2]} | {two['blocks']} | {two['rate']:.3f} ± {two['mc_se']:.3f} / "
+                   f"{one['rate']:.3f} | {p1['rate']:.2f} ({p1['true_diff']:.1f}) / {p2['rate']:.2f} "
+                   f"({p2['true_diff']:.1f}) | {cov['rate']:.3f}" + (f" ({pct['rate']:.3f})" if pct else "")
+                   + f" | {d0['rate']:.3f} / {d1['rate']:.3f}, {d2['rate']:.3f} |")
+    return "\n".join(out) + "\n"
 
 
 def _write(path: Path, rows: list[dict]) -> None:

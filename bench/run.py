@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, child, offline_env, row  # noqa: E402
 
 CSV_COLUMNS = ["benchmark", "variant", "metric", "value", "unit", "ratio_to", "ratio", "cores", "created_at"]
-BENCHMARKS = ("throughput", "scoring", "cached", "startup", "local")
+BENCHMARKS = ("throughput", "scoring", "cached", "startup", "local", "models")
 DELAY = 0.1
 LABEL = {"bare": "bare litellm.acompletion loop", "runner": "harness.runner.run + models.call (1 process)",
          "execute1": "pipeline.execute, workers=1", "workers": "pipeline.execute, workers=2 (2 processes)",
@@ -293,6 +293,7 @@ def main() -> int:
         "startup": lambda: child("startup", *(["--runs", "3"] if q else [])),
         "local": lambda: [r for m in ("local/smollm2-135m", "local/gemma3-270m")
                           for r in child("local_model", "--model", m, *(["--rounds", "1"] if q else []), timeout=900)],
+        "models": lambda: child("models", "--json", *(["--counts", "2,4"] if q else []), timeout=1800),
     }
     tick, cores = os.sysconf("SC_CLK_TCK"), os.cpu_count() or 1
     others = {}

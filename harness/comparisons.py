@@ -4,12 +4,16 @@ Comparisons are paired: two models are compared on the items both answered, with
 block-level paired randomization test of `stats.paired_test`, and only when both were
 asked the same items (the same `--limit` sample or the full task): runs on different
 samples are never compared. Each model's per-item statistics are computed once (or taken
-from this run's scoring) and reused for every pair. Writes `results/pairwise.csv` and
-`results/leaderboard_wide.csv`.
+from this run's scoring), kept in `results/cache/item-stats/` under a fingerprint of its
+outputs and the scorers' signatures, and reused for every pair; a pair whose two
+fingerprints are unchanged keeps its rows from the last `pairwise.csv` (`inputs` column).
+So a re-run of 2 models beside 6 stored ones scores 2 models and tests 13 pairs, not 28.
+Writes `results/pairwise.csv` and `results/leaderboard_wide.csv`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
 from dataclasses import dataclass
@@ -23,7 +27,7 @@ from .leaderboard import SCHEMA_VERSION, item_set_id, metric_fn, now, pooled_rul
 
 PAIRWISE_COLUMNS = ["schema_version", "task", "condition", "metric", "model_a", "model_b", "value_a", "value_b",
                     "diff", "diff_ci_low", "diff_ci_high", "p_value", "significant", "n", "blocks", "item_set",
-                    "method", "signature", "created_at"]
+                    "method", "signature", "inputs", "created_at"]
 ALPHA = 0.05
 
 
@@ -42,46 +46,95 @@ def latest_outputs(results: Path) -> dict[tuple[str, str], "pd.DataFrame"]:  # n
 @dataclass
 class ModelStats:
     """One model on one task: the sample it was asked, the items it answered (in task
-    order) and their per-item statistics per metric family."""
+    order), their per-item statistics per metric family, and a fingerprint of all that."""
 
     sample: str  # item_set_id of every item asked
     ids: list[str]
     stats: dict[str, np.ndarray]
+    fingerprint: str = ""
 
 
-def model_stats(task, rows: "pd.DataFrame", scorers: dict, scored=None) -> ModelStats:  # noqa: F821
+def fingerprint(task, rows: "pd.DataFrame", scorers: dict) -> str:  # noqa: F821
+    """What a model's statistics and tests depend on: its outputs and errors, the task's
+    items and references, the scorers' signatures and the statistics' methods."""
+    h = hashlib.sha1()
+    h.update(f"{task.id}|{SCHEMA_VERSION}|{st.CI_METHOD}|{st.SCORE_CI_METHOD}|{st.RESAMPLES}|{st.SEED}|"
+             f"{st.EXACT_MAX_BLOCKS}".encode())
+    for family in sorted(scorers):
+        h.update(f"\x1d{family}:{scorers[family].signature()}".encode())
+    for it in task.items:
+        h.update(f"\x1d{it.id}\x1f{it.block}\x1f{it.condition}\x1f{chr(31).join(it.references)}".encode())
+    for i, o, e in zip(rows.item_id, rows.output, rows.error):
+        h.update(f"\x1e{i}\x1f{bool(e)}\x1f{o if not e else ''}".encode())
+    return h.hexdigest()[:20]
+
+
+def model_stats(task, rows: "pd.DataFrame", scorers: dict, scored=None,  # noqa: F821
+                cache: Path | None = None) -> ModelStats:
     """Score a model's stored outputs once; `scored` (this run's `Scored`) is reused when it
-    covers exactly the same answered items."""
+    covers exactly the same answered items, else the statistics cached under the model's
+    fingerprint in `cache`, else the scorers run (and the result is cached)."""
     known = {it.id for it in task.items}
     asked = [i for i in rows.item_id if i in known]
     answered = dict(zip(rows.item_id[rows.error == ""], rows.output[rows.error == ""]))
     ids = [it.id for it in task.items if it.id in answered]
+    fp = fingerprint(task, rows, scorers)
+    path = cache / f"{fp}.npz" if cache is not None else None
+    stats = None
     if scored is not None and sorted(scored.item_ids) == sorted(ids) and all(f in scored.stats for f in scorers):
         where = {i: k for k, i in enumerate(scored.item_ids)}
         order = np.array([where[i] for i in ids], dtype=int)
         stats = {f: scored.stats[f][order] for f in scorers}
-    else:
+    elif path is not None and path.exists():
+        try:
+            with np.load(path) as z:
+                if all(f"stats:{f}" in z for f in scorers) and list(z["ids"]) == ids:
+                    stats = {f: z[f"stats:{f}"] for f in scorers}
+        except (OSError, ValueError, KeyError):
+            stats = None  # a damaged cache file is recomputed, never trusted
+    if stats is None:
         items = {it.id: it for it in task.items}
         its = [items[i] for i in ids]
         stats = {f: (sc.stats([answered[i] for i in ids], its) if ids else np.zeros((0, 1)))
                  for f, sc in scorers.items()}
-    return ModelStats(item_set_id(asked), ids, stats)
+    if path is not None and not path.exists():
+        _save_stats(path, ids, stats)
+    return ModelStats(item_set_id(asked), ids, stats, fp)
+
+
+def _save_stats(path: Path, ids: list[str], stats: dict[str, np.ndarray]) -> None:
+    import os
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
+    np.savez(tmp, ids=np.array(ids, dtype=str), **{f"stats:{f}": v for f, v in stats.items()})
+    os.replace(tmp, path)
+
+
+def _pair_inputs(ma: ModelStats, mb: ModelStats) -> str:
+    return hashlib.sha1(f"{ma.fingerprint}|{mb.fingerprint}".encode()).hexdigest()[:12]
 
 
 def pairwise_rows(task, outputs: dict[str, "pd.DataFrame"], created: str,  # noqa: F821
-                  scored: dict | None = None) -> list[dict]:
+                  scored: dict | None = None, cache: Path | None = None, previous: dict | None = None) -> list[dict]:
     """Every pair of models asked the same items: one row per view, metric and pair.
-    `scored`: model -> this run's `Scored` for the task, reused instead of re-scoring."""
+    `scored`: model -> this run's `Scored` for the task, reused instead of re-scoring;
+    `cache`: folder of cached per-item statistics; `previous`: (model_a, model_b, inputs)
+    -> rows of an earlier refresh, reused when neither model's fingerprint changed."""
     from .scorers import registry
 
     items = {it.id: it for it in task.items}
     scorers = {m: registry.make(m, task) for m in task.spec.metrics}
-    per_model = {m: model_stats(task, df, scorers, (scored or {}).get(m)) for m, df in outputs.items()}
+    per_model = {m: model_stats(task, df, scorers, (scored or {}).get(m), cache) for m, df in outputs.items()}
     rows = []
     for a, b in itertools.combinations(sorted(outputs), 2):
         ma, mb = per_model[a], per_model[b]
         if ma.sample != mb.sample:
             continue  # different samples: never compared (the table says so)
+        inputs = _pair_inputs(ma, mb)
+        if previous and (a, b, inputs) in previous:
+            rows.extend(previous[a, b, inputs])
+            continue
         in_b = set(mb.ids)
         common = [i for i in ma.ids if i in in_b]
         if len(common) < 2:
@@ -116,7 +169,7 @@ def pairwise_rows(task, outputs: dict[str, "pd.DataFrame"], created: str,  # noq
                                  "p_value": round(res["p_value"], 4), "significant": st.significant(res, ALPHA),
                                  "n": len(sel), "blocks": res["blocks"],
                                  "item_set": item_set_id(common[k] for k in sel), "method": res["method"],
-                                 "signature": scorer.signature(), "created_at": created})
+                                 "signature": scorer.signature(), "inputs": inputs, "created_at": created})
     return rows
 
 
@@ -191,6 +244,25 @@ def merge_judge_pairwise(results: Path, rows: list[dict]) -> None:
         atomic_write_csv(new, path, PAIRWISE_COLUMNS)
 
 
+def _previous_rows(path: Path) -> dict[str, dict[tuple, list[dict]]]:
+    """task -> (model_a, model_b, inputs) -> rows of the last pairwise.csv (judge rows aside)."""
+    import pandas as pd
+
+    if not path.exists():
+        return {}
+    try:
+        old = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype={"inputs": str, "item_set": str})
+    except (OSError, ValueError, pd.errors.ParserError):
+        return {}
+    if "inputs" not in old or old.empty:
+        return {}
+    old = old[old.inputs.notna() & ~old.metric.astype(str).str.startswith("judge:")]
+    out: dict[str, dict[tuple, list[dict]]] = {}
+    for r in old.to_dict("records"):
+        out.setdefault(str(r["task"]), {}).setdefault((r["model_a"], r["model_b"], r["inputs"]), []).append(r)
+    return out
+
+
 def refresh(results: Path, tasks, scored: dict | None = None) -> tuple["pd.DataFrame", "pd.DataFrame"]:  # noqa: F821
     """Recompute pairwise.csv and leaderboard_wide.csv from every model's latest outputs.
     `scored`: (model, task id) -> this run's `Scored`, whose statistics are reused."""
@@ -198,11 +270,13 @@ def refresh(results: Path, tasks, scored: dict | None = None) -> tuple["pd.DataF
 
     latest = latest_outputs(results)
     created = now()
+    previous = _previous_rows(results / "pairwise.csv")
     rows = []
     for task in tasks:
         outputs = {m: df for (m, t), df in latest.items() if t == task.id}
         mine = {m: sc for (m, t), sc in (scored or {}).items() if t == task.id}
-        rows.extend(pairwise_rows(task, outputs, created, mine))
+        rows.extend(pairwise_rows(task, outputs, created, mine, results / "cache" / "item-stats",
+                                  previous.get(task.id)))
     pairwise = pd.DataFrame(rows, columns=PAIRWISE_COLUMNS)
     board_path = results / "leaderboard.csv"
     board = pd.read_csv(board_path, keep_default_na=False, na_values=[""]) if board_path.exists() else pd.DataFrame()

@@ -44,11 +44,10 @@ def print_board(rows: list[dict], conditions=("all",), metrics=(), wide=None) ->
             table.add_row(name, *[(_fmt(cell[m, name]["value"], cell[m, name]["ci_low"], cell[m, name]["ci_high"])
                                    + (f"  #{ranks[m, name]}" if (m, name) in ranks else ""))
                                   if (m, name) in cell else "–" for m in models])
+        console.print(table)
         note = sample_note(sel, models)
         if note:
-            table.caption = note
-            table.caption_justify = "left"
-        console.print(table)
+            console.print(note, soft_wrap=True, highlight=False, markup=False)
 
 
 def sample_note(rows: list[dict], models: list[str]) -> str:

@@ -401,16 +401,21 @@ def test_default_endpoint_keys_are_the_old_keys_and_endpoints_are_normalised(mon
 
 
 def test_local_model_identity_is_the_pinned_file_hash():
-    import re
+    import sys
 
     from harness.models import identity, key_identity
 
-    src = (ROOT / "harness" / "models" / "local_llama.py").read_text(encoding="utf-8")
-    pinned = re.search(r'^GGUF_SHA256 = "([0-9a-f]{64})"', src, re.M).group(1)
-    assert identity("local/smollm2-135m") == pinned
+    smol = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+    gemma = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
+    assert identity("local/smollm2-135m") == smol and identity("local/gemma3-270m") == gemma
     # answers cached before the hash joined the key were made with this same pinned file
-    legacy = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
-    assert key_identity("local/smollm2-135m") == ("" if pinned == legacy else pinned)
+    assert key_identity("local/smollm2-135m") == "" and key_identity("local/gemma3-270m") == gemma
+    import subprocess
+
+    code = ("import sys; from harness.models import identity; identity('local/gemma3-270m'); "
+            "print('litellm' in sys.modules, 'llama_cpp' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.stdout.split() == ["False", "False"], out.stderr
 
 
 # --- 6. smaller ------------------------------------------------------------------------------

@@ -262,3 +262,65 @@ def test_each_models_statistics_are_computed_once(translate, monkeypatch):
     comparisons.pairwise_rows(translate, outputs, "now")
     families = len(translate.spec.metrics)
     assert len(calls) == 5 * families  # not 10 pairs × 2 × families
+
+
+def test_length_ratio_is_never_ranked():
+    # best at 1.0, neither higher nor lower: a significant difference says nothing about order
+    board = _board({"a": 1.4, "b": 0.9}, metric="length_ratio")
+    wide = comparisons.rank_table(board, _pw([("a", "b", 0.5, 0.001)], metric="length_ratio"))
+    assert "rank_length_ratio" not in wide.columns
+
+
+def test_refresh_reuses_cached_statistics_and_unchanged_pairs(translate, tmp_path, monkeypatch):
+    from harness.scorers import registry
+
+    results = tmp_path / "results"
+    items = translate.items[:30]
+
+    def write_run(name, model, cut):
+        run = results / "runs" / name
+        run.mkdir(parents=True)
+        df = _outputs(translate, model, items)
+        df["output"] = [o[: max(1, len(o) - cut)] for o in df.output]
+        df.to_csv(run / "items.csv", index=False)
+
+    for k, model in enumerate(("a", "b", "c")):
+        write_run(f"2026010{k}T000000000Z-x", model, 3 * k)
+    first, _ = comparisons.refresh(results, [translate])
+    assert {(r.model_a, r.model_b) for r in first.itertuples()} == {("a", "b"), ("a", "c"), ("b", "c")}
+    assert len(list((results / "cache" / "item-stats").glob("*.npz"))) == 3  # one per model
+
+    stats_calls, tests = [], []
+    real_make, real_test = registry.make, st.paired_test
+
+    def counting(metric, task):
+        scorer = real_make(metric, task)
+        inner = scorer.stats
+        scorer.stats = lambda hyps, its: stats_calls.append(metric) or inner(hyps, its)
+        return scorer
+    monkeypatch.setattr(registry, "make", counting)
+    monkeypatch.setattr(st, "paired_test", lambda *a, **k: tests.append(1) or real_test(*a, **k))
+    again, _ = comparisons.refresh(results, [translate])
+    assert stats_calls == [] and tests == []  # nothing changed: cached statistics, rows reused
+    cols = ["condition", "metric", "model_a", "model_b", "diff", "p_value", "diff_ci_low"]
+    key = ["condition", "metric", "model_a", "model_b"]
+    assert again[cols].sort_values(key).reset_index(drop=True).equals(first[cols].sort_values(key).reset_index(drop=True))
+
+    write_run("20260109T000000000Z-x", "c", 10)  # c answers differently: only its pairs are re-tested
+    third, _ = comparisons.refresh(results, [translate])
+    assert len(stats_calls) == len(translate.spec.metrics)  # c scored once, a and b from the cache
+    with_c = third[third.model_b == "c"]
+    assert len(tests) == len(with_c) > 0  # one test per row of the pairs with c, none for (a, b)
+    assert set(zip(with_c.model_a, with_c.model_b)) == {("a", "c"), ("b", "c")}
+
+
+def test_terminal_table_prints_the_sample_note(capsys):
+    from harness.table import print_board
+
+    rows = [{"task": "t", "condition": "all", "metric": "chrf", "model": m, "value": v, "ci_low": math.nan,
+             "ci_high": math.nan, "n": n, "n_errors": 0, "item_set": s}
+            for m, v, n, s in (("full", 50.0, 250, "250:aaaa"), ("limited", 60.0, 20, "20:bbbb"))]
+    print_board(rows)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "note: models were run on different samples and are not compared" in out
+    assert "full (items 250:aaaa, n=250); limited (items 20:bbbb, n=20)" in out

@@ -206,6 +206,14 @@ def test_ci_is_nan_with_one_block():
     assert all(math.isnan(x) for x in st.bootstrap_ci(s, ["a", "a"], mean_score))
 
 
+def test_block_sums_of_interleaved_blocks():
+    stats = np.arange(10, dtype=float).reshape(5, 2)
+    idx, nb = st.block_index(["x", "y", "x", "z", "y"])
+    assert nb == 3 and idx.tolist() == [0, 1, 0, 2, 1]
+    want = np.array([stats[0] + stats[2], stats[1] + stats[4], stats[3]])
+    assert np.array_equal(st.block_sums(stats, idx, nb), want)
+
+
 def test_weights_count_whole_blocks():
     w = st.resample_weights(["x", "x", "y"], resamples=50, seed=1)
     assert w.shape == (50, 3)
