@@ -83,16 +83,20 @@ class _Sacre:
     family = ""
     names: tuple[str, ...] = ()
 
-    def __init__(self, lang: str):
+    def __init__(self, lang: str, num_refs: int = 1):
         self.lang = lang
         self.metric = self._make()
-        self.metric.num_refs = 1  # updated by sacrebleu when references are read
+        # sacrebleu rewrites num_refs from whatever references it read last, so a signature
+        # would depend on the last subset scored; the task's own count (-1: varies) is pinned
+        self.num_refs = num_refs
+        self.metric.num_refs = num_refs
 
     def _make(self):
         raise NotImplementedError
 
     def signature(self) -> str:
         norm = "nfkc+tw2sp+cjkspace" if self.lang.startswith("zh") else "nfkc"
+        self.metric.num_refs = self.num_refs
         return f"{self.metric.get_signature()}|norm:{norm}"
 
     def stats(self, hyps: list[str], items) -> np.ndarray:

@@ -20,10 +20,10 @@ def make(metric: str, task):
     lang = task.spec.target_lang
     if metric == "rouge":
         return Rouge(lang)
-    if metric == "bleu":
-        return Bleu(lang)
-    if metric == "chrf":
-        return Chrf(lang)
+    if metric in ("bleu", "chrf"):
+        counts = {len(it.references) for it in getattr(task, "items", [])}
+        refs = counts.pop() if len(counts) == 1 else (-1 if counts else 1)
+        return (Bleu if metric == "bleu" else Chrf)(lang, refs)
     if metric == "length_ratio":
         return LengthRatio(lang)
     if metric == "numbers":
