@@ -243,7 +243,7 @@ def compare(models, judge, task_names) -> None:
 
     from .comparisons import latest_outputs, merge_judge_pairwise, refresh
     from .judging import compare as judge_pair
-    from .leaderboard import merge, now
+    from .leaderboard import SCHEMA_VERSION, merge, now
     from .models import preflight
     from .pipeline import execute, store_path
     from .runner import Limits
@@ -264,7 +264,7 @@ def compare(models, judge, task_names) -> None:
             row, consistency = judge_pair(t, outs[0], outs[1], a, b, judge,
                                           lambda reqs: execute(reqs, store, Limits()), created)
             rows.append(row)
-            board.append({"schema_version": 1, "model": f"judge:{judge}", "task": t.id, "condition": "all",
+            board.append({"schema_version": SCHEMA_VERSION, "model": f"judge:{judge}", "task": t.id, "condition": "all",
                           "metric": "judge_position_consistency", "value": consistency, "ci_low": math.nan,
                           "ci_high": math.nan, "n": row["n"], "n_errors": 0,
                           "signature": f"judge-reliability|judge:{judge}|pairwise-both-orders", "prompt_hash": "",
