@@ -88,7 +88,8 @@ def _key_lines(text: str) -> dict[tuple, int]:
     try:
         walk(yaml.compose(text), ())
     except yaml.YAMLError:
-        pass
+        # line numbers only decorate messages; the caller's safe_load reports the YAML error itself
+        return {}
     return lines
 
 

@@ -96,7 +96,8 @@ class LocalProcess:
                     self.info = r.json()
                     return
             except httpx.TransportError:
-                pass
+                time.sleep(0.2)  # not listening yet (still loading): poll again until the deadline
+                continue
             time.sleep(0.2)
         self.stop()
         raise LocalModelUnavailable(f"local/{self.name} did not answer within {START_TIMEOUT:.0f} s")
