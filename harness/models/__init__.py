@@ -98,7 +98,7 @@ def local_sha256(model: str) -> str:
 
 # the file every local/smollm2-135m answer was made with before the hash joined the key:
 # those keys stay as they were, so existing caches keep working
-LEGACY_IDENTITIES = {"local/smollm2-135m": "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"}
+LEGACY_IDENTITIES = {"local/smollm2-135m": LOCAL_MODELS["smollm2-135m"].sha256}  # the catalog's pin, not a copy
 
 
 def key_identity(model: str) -> str:
