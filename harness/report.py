@@ -101,7 +101,7 @@ def build(results: Path, out: Path) -> Path:
         models = sorted(grp.model.unique())
         task = tasks.get(task_id)
         primary = task.spec.metrics[0] if task else grp.metric.iloc[0]
-        primary = {"rouge": "rougeL", "numbers": "number_recall", "script": "script_trad_share",
+        primary = {"rouge": "rougeL", "numbers": "number_recall", "script": "wrong_script_share",
                    "key_facts": "key_fact_recall"}.get(primary, primary)
         allrows = grp[grp.condition == "all"]
         metrics = list(dict.fromkeys(allrows.metric))

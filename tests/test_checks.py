@@ -32,7 +32,7 @@ def test_script_share_counts_traditional_only_characters():
     s = Script()
     # 這個軟體: all 4 characters are Traditional-only (这 个 软 体); 这个软件 has none; 台 is both
     stats = s.stats(["這個軟體", "这个软件", "台"], [item(), item(), item()])
-    assert s.score(stats)["script_trad_share"] == pytest.approx(100 * 4 / 9)
+    assert s.score(stats)["wrong_script_share"] == pytest.approx(100 * 4 / 9)
 
 
 def test_length_ratio_and_key_facts():

@@ -80,7 +80,7 @@ def test_summary_zh_references_are_simplified(tasks):
 
     refs = [i.references[0] for i in tasks["summarize_zh_zh"].items]
     s = Script()
-    assert s.score(s.stats(refs, [None] * len(refs)))["script_trad_share"] < 0.5
+    assert s.score(s.stats(refs, [None] * len(refs)))["wrong_script_share"] < 0.5
 
 
 def test_longdoc_references_and_key_facts(tasks):

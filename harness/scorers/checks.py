@@ -13,50 +13,7 @@ import numpy as np
 
 from .text import HAN, normalize, tokenize
 
-CN_SCALE = {"千": 1e3, "万": 1e4, "萬": 1e4, "亿": 1e8, "億": 1e8, "兆": 1e12}
-EN_SCALE = {"thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6, "mn": 1e6, "billion": 1e9, "bn": 1e9,
-            "b": 1e9, "trillion": 1e12, "t": 1e12, "tn": 1e12}
-CN_NUMBER = re.compile(r"(\d+(?:[.,]\d+)*)\s*(千|万|萬|亿|億|兆)?\s*(千|万|萬|亿|億)?")
-EN_NUMBER = re.compile(r"(\d+(?:,\d{3})*(?:\.\d+)?)\s*(thousand|million|billion|trillion|mn|bn|tn|[kmbt])?\b", re.I)
-
-
-def _value(digits: str) -> float | None:
-    try:
-        return float(digits.replace(",", ""))
-    except ValueError:
-        return None
-
-
-def numbers_zh(text: str) -> list[float]:
-    """Arabic numbers in Chinese text with 千/万/亿/兆 applied (3.2万 → 32000, 29兆 → 2.9e13)."""
-    out = []
-    for m in CN_NUMBER.finditer(unicodedata_nfkc(text)):
-        v = _value(m.group(1))
-        if v is None:
-            continue
-        for unit in (m.group(2), m.group(3)):
-            if unit:
-                v *= CN_SCALE[unit]
-        out.append(v)
-    return out
-
-
-def numbers_en(text: str) -> list[float]:
-    out = []
-    for m in EN_NUMBER.finditer(unicodedata_nfkc(text)):
-        v = _value(m.group(1))
-        if v is None:
-            continue
-        if m.group(2):
-            v *= EN_SCALE[m.group(2).lower()]
-        out.append(v)
-    return out
-
-
-def unicodedata_nfkc(text: str) -> str:
-    import unicodedata
-
-    return unicodedata.normalize("NFKC", text)
+from .numbers import numbers, numbers_en, numbers_zh, reader_name  # noqa: F401 - numbers_* re-exported
 
 
 class _Ratio:
@@ -82,20 +39,25 @@ def _same(a: float, b: float) -> bool:
 
 
 class Numbers(_Ratio):
-    """Share of the source's numbers (with Chinese scale characters applied) that appear in
-    the output with the same value, in any notation the output language uses."""
+    """Share of the source's numbers, read as the source language writes them, that appear
+    in the output with the same value, read as the target language writes them (so a copy
+    of the source in the other language does not pass for a translation of its numbers)."""
 
     family = "numbers"
     names = ("number_recall",)
 
+    def __init__(self, source_lang: str = "zh", target_lang: str = "en"):
+        self.source_lang, self.target_lang = source_lang, target_lang
+
     def signature(self) -> str:
-        return "numbers|src:arabic+千万亿兆|out:arabic+thousand/million/billion/trillion/k/m/b/t|match:value"
+        return (f"numbers|src:{self.source_lang}:{reader_name(self.source_lang)}:strict"
+                f"|out:{self.target_lang}:{reader_name(self.target_lang)}:all|match:value")
 
     def stats(self, hyps: list[str], items) -> np.ndarray:
         out = np.zeros((len(hyps), 2))
         for i, (hyp, it) in enumerate(zip(hyps, items)):
-            src = numbers_zh(it.source)
-            got = numbers_zh(hyp) + numbers_en(hyp)
+            src = numbers(it.source, self.source_lang, strict=True)
+            got = numbers(hyp, self.target_lang, strict=False)
             out[i] = [sum(1 for v in src if any(_same(v, g) for g in got)), len(src)]
         return out
 
@@ -108,26 +70,58 @@ def _is_traditional_only(ch: str) -> bool:
 
 
 HAN_CHAR = re.compile(f"[{HAN}]")
+TRADITIONAL_STANDARDS = ("s2t", "s2tw", "s2hk")  # OpenCC's, Taiwan's and Hong Kong's
+
+
+def wrong_for_traditional(text: str) -> int:
+    """Han characters a Traditional text would not write: those that every Traditional
+    standard (OpenCC s2t, Taiwan s2tw, Hong Kong s2hk) converts, read in context so that
+    公里 or 台灣 stay right and 这 or 软件 do not."""
+    from .text import _converter
+
+    han = [i for i, c in enumerate(text) if HAN_CHAR.match(c)]
+    converted = [_converter(cfg).convert(text) for cfg in TRADITIONAL_STANDARDS]
+    if any(len(c) != len(text) for c in converted):  # a phrase changed length: go character by character
+        return sum(all(_converter(cfg).convert(text[i]) != text[i] for cfg in TRADITIONAL_STANDARDS)
+                   for i in han)
+    return sum(all(c[i] != text[i] for c in converted) for i in han)
+
+
+def script_of(target: str | None) -> str | None:
+    """`target_script` or a region code → simplified | traditional (None: no Chinese script)."""
+    if target is None:
+        return None
+    key = target.lower()
+    if key in ("traditional", "zh-hant", "zh-tw", "zh-hk", "zh-mo"):
+        return "traditional"
+    if key in ("simplified", "zh-hans", "zh-cn", "zh-sg", "zh"):
+        return "simplified"
+    raise ValueError(f"unknown script {target!r}")
 
 
 class Script(_Ratio):
-    """Share of Han characters in the output that exist only in Traditional script, where
-    Simplified was asked (lower is better)."""
+    """Share of Han characters in the output written in the script the task did not ask for
+    (lower is better): Traditional-only characters where Simplified was asked, characters no
+    Traditional standard writes where Traditional was asked."""
 
     family = "script"
-    names = ("script_trad_share",)
+    names = ("wrong_script_share",)
 
     def __init__(self, target: str = "simplified"):
-        self.target = target
+        self.target = script_of(target) or "simplified"
 
     def signature(self) -> str:
+        if self.target == "traditional":
+            return "script|want:traditional|wrong:changed-by-every-of-opencc-s2t/s2tw/s2hk-in-context"
         return f"script|want:{self.target}|trad-only:opencc-t2s-changes-char"
 
     def stats(self, hyps: list[str], items) -> np.ndarray:
         out = np.zeros((len(hyps), 2))
         for i, hyp in enumerate(hyps):
             han = HAN_CHAR.findall(hyp)
-            out[i] = [sum(_is_traditional_only(c) for c in han), len(han)]
+            wrong = wrong_for_traditional(hyp) if self.target == "traditional" else \
+                sum(_is_traditional_only(c) for c in han)
+            out[i] = [wrong, len(han)]
         return out
 
 

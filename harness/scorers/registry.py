@@ -6,7 +6,8 @@ from .checks import KeyFacts, LengthRatio, Numbers, Script
 from .lexical import Bleu, Chrf, Rouge
 
 # Direction of every reported metric name, for rankings and the CI gate.
-LOWER_IS_BETTER = {"script_trad_share", "finish_length_rate", "input_truncated_rate"}
+# script_trad_share: the name of wrong_script_share before it also served Traditional targets
+LOWER_IS_BETTER = {"wrong_script_share", "script_trad_share", "finish_length_rate", "input_truncated_rate"}
 TARGET_ONE = {"length_ratio"}  # best at 1.0
 SCORER_CLASSES = (Rouge, Bleu, Chrf, LengthRatio, Numbers, Script, KeyFacts)
 
@@ -27,9 +28,9 @@ def make(metric: str, task):
     if metric == "length_ratio":
         return LengthRatio(lang)
     if metric == "numbers":
-        return Numbers()
+        return Numbers(task.spec.source_lang, task.spec.target_lang)
     if metric == "script":
-        return Script(task.spec.target_script or "simplified")
+        return Script(task.spec.target_script or task.spec.target_lang)
     if metric == "key_facts":
         return KeyFacts(lang)
     raise KeyError(metric)

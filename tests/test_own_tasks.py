@@ -1,0 +1,155 @@
+"""Tasks a user brings: any direction (zh→en, en→zh, zh→zh, en→en), Traditional targets,
+validated languages, judge prompts and rubrics from the task, item files in several
+formats, `harness tasks check`. Every expected figure is worked out by hand in a comment."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from harness.scorers.checks import Numbers, Script, script_of
+from harness.scorers.numbers import numbers_en, numbers_zh, parse_cn_numeral
+
+
+def item(source="", refs=("",)):
+    return SimpleNamespace(source=source, references=list(refs), key_facts=[])
+
+
+def recall(src_lang, tgt_lang, source, output):
+    n = Numbers(src_lang, tgt_lang)
+    return n.score(n.stats([output], [item(source)]))["number_recall"]
+
+
+# --- numbers: readers ------------------------------------------------------------------
+
+def test_english_reader():
+    assert numbers_en("3.2 million, 70 billion, 1.5bn, 45,000, $3m, 600B") == [3.2e6, 7e10, 1.5e9, 45000, 3e6, 600e9]
+    assert numbers_en("ten offices in the third quarter; twenty-three engineers") == [10, 3, 23]
+    assert numbers_en("two hundred and five thousand people, a million users") == [205000, 1e6]
+    # ambiguous words are not source numbers; read generously on the output side
+    assert numbers_en("no one came first, wait a second") == []
+    assert numbers_en("no one came first, wait a second", strict=False) == [1, 1, 2]
+    assert numbers_en("one-third of them") == []  # a fraction, not 1 + 3
+    assert numbers_en("$50–60 billion") == [5e10, 6e10]  # the scale belongs to both ends
+
+
+def test_chinese_reader():
+    assert parse_cn_numeral("两千三百万") == 23_000_000
+    assert parse_cn_numeral("一百零五") == 105
+    assert parse_cn_numeral("三亿五千万") == 350_000_000
+    assert parse_cn_numeral("十万亿") == 1e13
+    assert parse_cn_numeral("二〇二四") == 2024
+    assert parse_cn_numeral("五四") is None
+    assert numbers_zh("两千三百万人,百分之五十,三成,第3季度,第三季度") == [2.3e7, 50, 30, 3, 3]
+    assert numbers_zh("３２０万") == [3.2e6]  # full-width digits
+    assert numbers_zh("500‑600 億美元,30B 参数") == [5e10, 6e10, 3e10]
+    # words that only look like numbers are not source numbers
+    assert numbers_zh("万一他千万不要一成不变,几十万,一些,第二天") == []
+    # the output side reads every numeral (三个 = 3), still not 几十万
+    assert numbers_zh("三个公司,几十万", strict=False) == [3]
+    assert numbers_zh("1,2,3") == [1, 2, 3]  # a list, not 123
+
+
+# --- numbers: the direction matrix -----------------------------------------------------
+# Each row: source, a perfect output, and a copy of the source in the other language.
+
+ZH_SOURCE = "公司去年收入3.2万亿元,员工两千三百万人,其中百分之五十是女性,三成在海外,第3季度增长了十五个百分点。"
+EN_OF_ZH = ("Last year the company's revenue was 3.2 trillion yuan; it has 23 million employees, fifty percent "
+            "of them women and 30% abroad; in the third quarter it grew by fifteen percentage points.")
+EN_SOURCE = ("Revenue reached 3.2 million dollars, the fund raised 70 billion, a 1.5bn deal, 45,000 staff, "
+             "ten offices, in the third quarter.")
+ZH_OF_EN = "收入达到320万美元,基金募集了700亿,一笔15亿的交易,4.5万名员工,十个办事处,在第三季度。"
+
+
+def test_zh_to_en():
+    # source: 3.2e12, 2.3e7, 50, 30, 3, 15 (six numbers)
+    assert numbers_zh(ZH_SOURCE) == [3.2e12, 2.3e7, 50, 30, 3, 15]
+    assert recall("zh", "en", ZH_SOURCE, EN_OF_ZH) == 100.0
+    # the Chinese copy read as English: 3.2 (not 3.2e12) and the 3 of 第3: 1 of 6
+    assert recall("zh", "en", ZH_SOURCE, ZH_SOURCE) == pytest.approx(100 / 6)
+
+
+def test_en_to_zh():
+    # source: 3.2e6, 7e10, 1.5e9, 45000, 10, 3
+    assert numbers_en(EN_SOURCE) == [3.2e6, 7e10, 1.5e9, 45000, 10, 3]
+    assert recall("en", "zh", EN_SOURCE, ZH_OF_EN) == 100.0
+    # the English copy read as Chinese: 3.2, 70, 1.5, 45000 — only 45,000 keeps its value
+    assert recall("en", "zh", EN_SOURCE, EN_SOURCE) == pytest.approx(100 / 6)
+
+
+def test_zh_to_zh_summary():
+    source = "平台的两千三百万用户中三成来自海外,去年营收增长了百分之十二。"
+    summary = "2300万用户,30%来自海外,营收增长12%。"
+    assert recall("zh", "zh", source, summary) == 100.0
+    # an English summary read as Chinese: 23 (not 2.3e7), 30, 12: 2 of 3
+    assert recall("zh", "zh", source, "23 million users, 30% abroad, revenue up 12%.") == pytest.approx(200 / 3)
+
+
+def test_en_to_en_summary():
+    source = "The firm hired twenty-three engineers and raised $1.5bn in its second round (45,000 applicants)."
+    # "second" is not counted on the source side: 23, 1.5e9, 45000
+    assert numbers_en(source) == [23, 1.5e9, 45000]
+    assert recall("en", "en", source, "It hired 23 engineers and raised 1.5 billion dollars; 45 thousand applied.") \
+        == 100.0
+    chinese = "该公司聘请了二十三名工程师,在第二轮融资中筹集了15亿美元(4.5万名申请者)。"
+    # read as English: 15 and 4.5, neither a source value
+    assert recall("en", "en", source, chinese) == 0.0
+
+
+def test_the_signature_names_both_readers():
+    sig = Numbers("en", "zh").signature()
+    assert sig.startswith("numbers|src:en:en:") and "|out:zh:cjk:" in sig
+
+
+# --- script -----------------------------------------------------------------------------
+
+def share(target, text):
+    s = Script(target)
+    return s.score(s.stats([text], [item()]))["wrong_script_share"]
+
+
+def test_script_follows_target_script_and_region_codes():
+    assert [script_of(x) for x in ("traditional", "zh-TW", "zh-HK", "zh-Hant")] == ["traditional"] * 4
+    assert [script_of(x) for x in ("simplified", "zh-CN", "zh-Hans", "zh")] == ["simplified"] * 4
+    # Traditional asked: 这 个 软 are Simplified-only, 件 is both (4 characters)
+    assert share("zh-TW", "这个软件") == 75.0
+    assert share("traditional", "這個軟體") == 0.0
+    # 台 and 里 (in 公里) are right in Traditional text, read in context
+    assert share("traditional", "台灣的公里") == 0.0
+    # Simplified asked: the opposite
+    assert share("simplified", "這個軟體") == 100.0
+    assert share("simplified", "这个软件") == 0.0
+
+
+def test_copying_a_traditional_source_wins_on_a_traditional_target():
+    trad, simp = "這個軟體很好用,我們公司都在用。", "这个软件很好用,我们公司都在用。"
+    assert share("traditional", trad) < share("traditional", simp)
+    assert share("simplified", simp) < share("simplified", trad)
+
+
+def test_lexical_metrics_match_across_scripts_and_only_the_script_check_tells_them_apart():
+    """The decision: chrF/BLEU/ROUGE compare both sides in Simplified (a Traditional output is
+    not a worse match for being Traditional); the script check is what rewards the script."""
+    from harness.scorers.lexical import Chrf
+
+    ref, trad, simp = "這個軟體很好用。", "這個軟體很好用。", "这个软件很好用。"
+    chrf = Chrf("zh")
+    it = item(refs=[ref])
+    assert chrf.score(chrf.stats([trad], [it]))["chrf"] == chrf.score(chrf.stats([simp], [it]))["chrf"]
+    assert share("traditional", trad) == 0.0 and share("traditional", simp) > 0
+
+
+def test_wrong_script_share_ranks_lower_first():
+    from harness.scorers.registry import LOWER_IS_BETTER
+
+    assert "wrong_script_share" in LOWER_IS_BETTER
+    import pandas as pd
+
+    from harness import comparisons
+
+    board = pd.DataFrame([{"task": "t", "condition": "all", "model": m, "metric": "wrong_script_share", "value": v,
+                           "n": 10, "n_errors": 0, "item_set": "10:abc", "signature": "x"}
+                          for m, v in (("a", 0.1), ("b", 5.0))])
+    pw = pd.DataFrame([{"task": "t", "condition": "all", "metric": "wrong_script_share", "model_a": "a",
+                        "model_b": "b", "diff": -4.9, "p_value": 0.001, "blocks": 20}])
+    wide = comparisons.rank_table(board, pw).set_index("model")
+    assert wide.loc["a", "rank_wrong_script_share"] == "1" and wide.loc["b", "rank_wrong_script_share"] == "2"
