@@ -10,12 +10,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import UserError
 from .paths import tasks_dir
 
 KNOWN_METRICS = ("rouge", "bleu", "chrf", "length_ratio", "numbers", "script", "key_facts")
+# the languages the scorers know how to read (tokenizer, numbers, script); region codes
+# of Chinese imply a script (zh-TW/zh-HK: Traditional, zh-CN: Simplified)
+KNOWN_LANGS = ("zh", "zh-Hans", "zh-Hant", "zh-CN", "zh-TW", "zh-HK", "en", "ja", "ko")
+SCRIPTS = ("simplified", "traditional")
 TEMPLATE_VARIABLES = {"source", "meta", "task"}
 
 
@@ -58,7 +62,51 @@ class TaskSpec(BaseModel):
     metrics: list[str]
     lead: Lead = Lead()
     description: str = ""
-    target_script: Literal["simplified", "traditional"] | None = None
+    target_script: str | None = None
+    rubric: str | None = None  # judge rubric file, relative to the task file (default: by kind)
+
+    @field_validator("source_lang", "target_lang")
+    @classmethod
+    def _known_lang(cls, value: str) -> str:
+        known = {k.lower(): k for k in KNOWN_LANGS}
+        if value.lower() not in known:
+            raise ValueError(f"unknown language {value!r} (known: {', '.join(KNOWN_LANGS)})")
+        return known[value.lower()]
+
+    @field_validator("target_script")
+    @classmethod
+    def _known_script(cls, value: str | None) -> str | None:
+        from .scorers.checks import script_of
+
+        if value is None:
+            return None
+        try:
+            return script_of(value)
+        except ValueError:
+            raise ValueError(f"unknown script {value!r} (known: {', '.join(SCRIPTS)}, or a region code: "
+                             "zh-TW, zh-HK (Traditional), zh-CN (Simplified))") from None
+
+    @model_validator(mode="after")
+    def _script_fits_target(self) -> "TaskSpec":
+        from .scorers.checks import script_of
+
+        implied = script_of(self.target_lang) if self.target_lang in ("zh-Hans", "zh-Hant", "zh-CN", "zh-TW",
+                                                                       "zh-HK") else None
+        if self.target_script and implied and self.target_script != implied:
+            raise ValueError(f"target_script: {self.target_script} contradicts target_lang {self.target_lang} "
+                             f"({implied}); drop one of them")
+        if "script" in self.metrics and not self.target_lang.startswith("zh"):
+            raise ValueError(f"metrics: metric 'script' needs a Chinese target_lang (this task's is {self.target_lang})")
+        return self
+
+    @property
+    def script(self) -> str | None:
+        """The script the output must be written in (None: not a Chinese target)."""
+        from .scorers.checks import script_of
+
+        if not self.target_lang.startswith("zh"):
+            return None
+        return self.target_script or script_of(self.target_lang)
 
     @field_validator("metrics")
     @classmethod
@@ -172,12 +220,47 @@ def _load_spec(path: Path) -> TaskSpec:
     try:
         return TaskSpec.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"]) or "task"
+        raise UserError(_spec_problems(path, exc)[0]) from None
+
+
+def _spec_problems(path: Path, exc: ValidationError) -> list[str]:
+    """One line per problem of a task file, each with the line of the key at fault."""
+    out = []
+    for err in exc.errors():
         msg = err["msg"].removeprefix("Value error, ")
+        where = list(err["loc"])
+        key, sep, rest = msg.partition(": ")
+        if not where and sep and key in TaskSpec.model_fields:  # a check across keys names its key
+            where, msg = [key], rest
+        loc = ".".join(str(p) for p in where) or "task"
         if err["type"] == "extra_forbidden":
-            msg = "unknown key (check the spelling; see README 'Adding a task')"
-        raise UserError(f"{path}: {loc}: {msg}") from None
+            msg = "unknown key (check the spelling; see README 'Add your own task')"
+        line = yaml_line(path, where)
+        out.append(f"{path}{f':{line}' if line else ''}: {loc}: {msg}")
+    return out
+
+
+def yaml_line(path: Path, loc: list) -> int | None:
+    """1-based line of the key at `loc` in a YAML file (the deepest key found), or None."""
+    try:
+        node = yaml.compose(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    line = None
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if k.value == str(key)), None)
+            if match is None:
+                break
+            line, node = match[0].start_mark.line + 1, match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            break
+    if line is None and isinstance(node, yaml.Node):
+        line = node.start_mark.line + 1
+    return line
 
 
 def _check_template(path: Path, text: str) -> None:

@@ -153,3 +153,81 @@ def test_wrong_script_share_ranks_lower_first():
                         "model_b": "b", "diff": -4.9, "p_value": 0.001, "blocks": 20}])
     wide = comparisons.rank_table(board, pw).set_index("model")
     assert wide.loc["a", "rank_wrong_script_share"] == "1" and wide.loc["b", "rank_wrong_script_share"] == "2"
+
+
+# --- languages ----------------------------------------------------------------------------
+
+import yaml  # noqa: E402
+
+from conftest import run_cli  # noqa: E402
+from harness.errors import UserError  # noqa: E402
+from harness.task import KNOWN_LANGS, load_task  # noqa: E402
+from helpers import make_task, simple_items  # noqa: E402
+
+
+def _task(tmp_path, **extra):
+    items, refs = simple_items(4)
+    return make_task(tmp_path / "t", items, refs, extra=extra)
+
+
+def _line_of(path, key):
+    return next(n for n, line in enumerate(path.read_text().splitlines(), start=1) if line.startswith(key + ":"))
+
+
+@pytest.mark.parametrize("key", ["target_lang", "source_lang"])
+def test_an_unknown_language_is_one_line_with_its_line_and_the_known_codes(tmp_path, key):
+    path = _task(tmp_path, **{key: "cn"})
+    with pytest.raises(UserError) as exc:
+        load_task(path)
+    msg = str(exc.value)
+    assert msg.startswith(f"{path}:{_line_of(path, key)}: {key}: unknown language 'cn'")
+    assert all(code in msg for code in KNOWN_LANGS)
+
+
+def test_an_unknown_language_exits_2_before_any_call(tmp_path, results):
+    path = _task(tmp_path, target_lang="cn")
+    out = run_cli("eval", "--model", "baseline/copy", "--task", str(path))
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert out.returncode == 2 and len(lines) == 1
+    assert lines[0].startswith(f"error: {path}:{_line_of(path, 'target_lang')}: target_lang: unknown language 'cn'")
+    assert not (results / "leaderboard.csv").exists()
+
+
+def test_script_keys_are_checked(tmp_path):
+    path = _task(tmp_path, target_lang="zh-TW", target_script="simplified")
+    with pytest.raises(UserError, match=r"target_script: simplified contradicts target_lang zh-TW"):
+        load_task(path)
+    path = _task(tmp_path, target_script="cursive")
+    with pytest.raises(UserError, match=r"unknown script 'cursive'"):
+        load_task(path)
+    path = _task(tmp_path, target_lang="en", metrics=["chrf", "script"])
+    with pytest.raises(UserError, match=r"metrics: metric 'script' needs a Chinese target_lang"):
+        load_task(path)
+
+
+def test_region_codes_imply_the_script(tmp_path):
+    from harness.scorers import registry
+
+    for lang, script in (("zh-TW", "traditional"), ("zh-HK", "traditional"), ("zh-CN", "simplified"),
+                         ("zh-Hant", "traditional"), ("zh", "simplified")):
+        task = load_task(_task(tmp_path / lang, target_lang=lang, metrics=["chrf", "script"]), via_datasets=False)
+        assert task.spec.script == script
+        assert registry.make("script", task).target == script
+    task = load_task(_task(tmp_path / "x", target_lang="zh", target_script="zh-HK"), via_datasets=False)
+    assert task.spec.target_script == "traditional"
+
+
+def test_bleu_tokenizer_per_target_is_in_the_signature():
+    from sacrebleu.metrics import BLEU
+
+    from harness.scorers.lexical import Bleu, _mecab_available
+
+    assert "tok:zh" in Bleu("zh-TW").signature() and "tok:13a" in Bleu("en").signature()
+    ja = "ja-mecab" if _mecab_available("ja") else "char"
+    assert f"tok:{ja}" in Bleu("ja").signature()
+    # the score is sacrebleu's own with that tokenizer
+    hyp, ref = "東京の天気は良いです。", "東京の天気はとても良いです。"
+    ours = Bleu("ja")
+    it = item(refs=[ref])
+    assert ours.score(ours.stats([hyp], [it]))["bleu"] == pytest.approx(
+        BLEU(tokenize=ja).corpus_score([hyp], [[ref]]).score)

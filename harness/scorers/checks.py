@@ -141,8 +141,8 @@ class LengthRatio(_Ratio):
     def stats(self, hyps: list[str], items) -> np.ndarray:
         out = np.zeros((len(hyps), 2))
         for i, (hyp, it) in enumerate(zip(hyps, items)):
-            ref = min(len(tokenize(normalize(r, self.lang))) for r in it.references)
-            out[i] = [len(tokenize(normalize(hyp, self.lang))), ref]
+            ref = min(len(tokenize(normalize(r, self.lang), self.lang)) for r in it.references)
+            out[i] = [len(tokenize(normalize(hyp, self.lang), self.lang)), ref]
         return out
 
 
@@ -152,7 +152,7 @@ will would can could should may might also into about over more most very just""
 
 
 def content_tokens(text: str, lang: str) -> set[str]:
-    return {t for t in tokenize(normalize(text, lang)) if t not in STOPWORDS}
+    return {t for t in tokenize(normalize(text, lang), lang) if t not in STOPWORDS}
 
 
 class KeyFacts(_Ratio):

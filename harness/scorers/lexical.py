@@ -14,7 +14,7 @@ from collections import Counter
 
 import numpy as np
 
-from .text import TOKENIZER_NAME, normalize, tokenize
+from .text import normalize, tokenize, tokenizer_name
 
 
 def _f(p: float, r: float) -> float:
@@ -49,10 +49,10 @@ class Rouge:
 
     def signature(self) -> str:
         norm = "nfkc+tw2sp+cjkspace" if self.lang.startswith("zh") else "nfkc"
-        return f"rouge|impl:harness-rapidfuzz(=rouge-score 0.1.2)|tok:{TOKENIZER_NAME}|norm:{norm}|stem:no|f1|multiref:max"
+        return f"rouge|impl:harness-rapidfuzz(=rouge-score 0.1.2)|tok:{tokenizer_name(self.lang)}|norm:{norm}|stem:no|f1|multiref:max"
 
     def tokens(self, text: str) -> list[str]:
-        return tokenize(normalize(text, self.lang))
+        return tokenize(normalize(text, self.lang), self.lang)
 
     def stats(self, hyps: list[str], items) -> np.ndarray:
         refs = [it.references for it in items]
@@ -120,6 +120,29 @@ class _Sacre:
         return {self.names[0]: float(self.metric._compute_score_from_stats(list(total)).score)}
 
 
+def bleu_tokenizer(lang: str) -> str:
+    """sacrebleu's tokenizer for a target language (stated in BLEU's signature as tok:...)."""
+    family = lang.split("-")[0].lower()
+    if family == "zh":
+        return "zh"
+    if family in ("ja", "ko"):
+        # MeCab segments words; without it, characters (13a would make a whole sentence one token)
+        return f"{family}-mecab" if _mecab_available(family) else "char"
+    return "13a"
+
+
+def _mecab_available(family: str) -> bool:
+    try:
+        if family == "ja":
+            from sacrebleu.tokenizers.tokenizer_ja_mecab import TokenizerJaMecab as Tok
+        else:
+            from sacrebleu.tokenizers.tokenizer_ko_mecab import TokenizerKoMecab as Tok
+        Tok()
+        return True
+    except Exception:  # noqa: BLE001 - sacrebleu raises RuntimeError / ImportError when MeCab is absent
+        return False
+
+
 class Bleu(_Sacre):
     family = "bleu"
     names = ("bleu",)
@@ -127,7 +150,7 @@ class Bleu(_Sacre):
     def _make(self):
         from sacrebleu.metrics import BLEU
 
-        return BLEU(tokenize="zh" if self.lang.startswith("zh") else "13a")
+        return BLEU(tokenize=bleu_tokenizer(self.lang))
 
     def score_matrix(self, sums: np.ndarray, counts: np.ndarray) -> dict[str, np.ndarray]:
         """sacrebleu's compute_bleu (exp smoothing, order 4) for many resamples at once;

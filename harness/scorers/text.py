@@ -16,6 +16,15 @@ HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 TOKEN = re.compile(rf"[{HAN}]|[a-z0-9]+")
 SPACE_BETWEEN = re.compile(rf"(?<=[{HAN}])\s+(?=[A-Za-z0-9])|(?<=[A-Za-z0-9])\s+(?=[{HAN}])|(?<=[{HAN}])\s+(?=[{HAN}])")
 TOKENIZER_NAME = "cjkchar+latinword"
+# Japanese and Korean targets also keep kana (one token per character, like Han) and
+# Hangul words, which the Chinese tokenizer drops
+KANA = r"\u3040-\u30ff\u31f0-\u31ff"
+HANGUL = r"\uac00-\ud7af\u1100-\u11ff\u3130-\u318f"
+TOKEN_JAKO = re.compile(rf"[{HAN}{KANA}]|[{HANGUL}]+|[a-z0-9]+")
+
+
+def tokenizer_name(lang: str) -> str:
+    return "cjkchar+kana+hangulword+latinword" if lang.split("-")[0].lower() in ("ja", "ko") else TOKENIZER_NAME
 
 
 @lru_cache(maxsize=4)
@@ -37,8 +46,11 @@ def normalize(text: str, lang: str) -> str:
     return text
 
 
-def tokenize(text: str) -> list[str]:
-    """Han characters one by one, Latin words and numbers whole, lower-cased."""
+def tokenize(text: str, lang: str = "") -> list[str]:
+    """Han characters one by one, Latin words and numbers whole, lower-cased (for Japanese
+    and Korean also kana characters and Hangul words)."""
+    if lang.split("-")[0].lower() in ("ja", "ko"):
+        return TOKEN_JAKO.findall(text.lower())
     return TOKEN.findall(text.lower())
 
 
@@ -49,4 +61,4 @@ class Tokenizer:
         self.lang = lang
 
     def tokenize(self, text: str) -> list[str]:
-        return tokenize(normalize(text, self.lang))
+        return tokenize(normalize(text, self.lang), self.lang)
