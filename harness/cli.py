@@ -139,6 +139,11 @@ def eval_cmd(models, task_names, limit, full, retry_errors, refresh, concurrency
         if limit is None and not full:
             limit = DEFAULT_LIMIT
     loaded = load_tasks(list(task_names) or None)
+    if judges:  # a rubric the judge cannot use fails here, before any model is asked
+        from .judge import load_rubric
+
+        for t in loaded:
+            load_rubric(t)
     opts = RunOptions(list(dict.fromkeys(models)), None if full else limit, retry_errors,
                       Limits(concurrency=concurrency, timeout=timeout, max_retries=max_retries, rpm=rpm, tpm=tpm),
                       with_ci=not no_ci, judges=list(dict.fromkeys(judges)), refresh=refresh)

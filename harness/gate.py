@@ -176,7 +176,7 @@ def judge_scores(tasks, outputs: dict, judge: str, results: Path) -> tuple[dict,
     for (model, tid, iid), text in outputs.items():
         task = by_id[tid]
         item = next(it for it in task.items if it.id == iid)
-        reqs.append(pointwise_request(judge, load_rubric(task.spec.kind), item, text, (model, tid, iid)))
+        reqs.append(pointwise_request(judge, load_rubric(task), item, text, (model, tid, iid)))
     if not reqs:
         return {}, []
     outcomes, _ = ask(reqs, results)
@@ -186,7 +186,7 @@ def judge_scores(tasks, outputs: dict, judge: str, results: Path) -> tuple[dict,
         if o.response is None:
             out[(model, tid, iid)] = (None, f"judge call failed: {o.error}")
             continue
-        scores, _, failure = parse_pointwise(load_rubric(by_id[tid].spec.kind), o.response["text"])
+        scores, _, failure = parse_pointwise(load_rubric(by_id[tid]), o.response["text"])
         out[(model, tid, iid)] = (scores, failure or "")
     return out, outcomes
 
@@ -302,7 +302,7 @@ def _judge_sides(tasks, task, model, judge, rows, answered, results):
     recorded score; changed ones are judged, cached like any call)."""
     from .judge import JudgeScores, load_rubric
 
-    rubric = load_rubric(task.spec.kind)
+    rubric = load_rubric(task)
     before = _recorded_judge_scores(rows, judge, rubric)
     after = dict(before)
     changed = {(model, task.id, r.item_id): text for r, text in answered if text != r.output}

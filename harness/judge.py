@@ -9,12 +9,10 @@ Judge calls go through the same runner and cache as model calls, at temperature 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +20,7 @@ import numpy as np
 from .errors import UserError
 from .models import key_identity
 from .paths import tasks_dir
+from .rubric import Rubric, load_rubric_file, task_rubric  # noqa: F401 - Rubric is part of this module's interface
 from .runner import Request
 from .store import request_key
 
@@ -30,41 +29,13 @@ JUDGE_SETTINGS = {"temperature": 0.0, "max_tokens": 700}
 REPEAT_ITEMS = 10  # items per (task, model) judged twice to measure self-agreement
 
 
-@dataclass
-class Rubric:
-    id: str
-    kind: str
-    mode: str  # "scores" (1-5 per dimension) or "errors" (MQM-like error list)
-    dimensions: dict[str, dict]
-    severity_weights: dict[str, float]
-    text_hash: str
-
-    @property
-    def names(self) -> list[str]:
-        return [*self.dimensions, "overall"]
-
-
-def load_rubric(kind: str, folder: Path | None = None) -> Rubric:
-    import yaml
-
+def load_rubric(kind, folder: Path | None = None) -> Rubric:
+    """A task's rubric (its `rubric:` file, else the default for its kind), naming the task's
+    languages in the prompts; or, given a kind, that kind's default rubric (zh→en)."""
+    if hasattr(kind, "spec"):
+        return task_rubric(kind)
     folder = folder or tasks_dir() / "rubrics"
-    path = folder / ("translation.yaml" if kind == "translate" else "summary.yaml")
-    try:
-        raw = path.read_text(encoding="utf-8")
-        data = yaml.safe_load(raw)
-    except FileNotFoundError:
-        raise UserError(f"{path}: rubric not found") from None
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: malformed YAML ({exc})") from None
-    dims = data.get("dimensions") or {}
-    if data.get("mode") not in ("scores", "errors") or not dims:
-        raise UserError(f"{path}: a rubric needs mode (scores|errors) and dimensions")
-    for name, d in dims.items():
-        if sorted(map(int, (d.get("anchors") or {}))) != [1, 2, 3, 4, 5]:
-            raise UserError(f"{path}: dimension {name!r} needs anchors for 1, 2, 3, 4 and 5")
-    return Rubric(data.get("id", path.stem), data.get("kind", kind), data["mode"], dims,
-                  {k: float(v) for k, v in (data.get("severity_weights") or {}).items()},
-                  hashlib.sha256(raw.encode("utf-8")).hexdigest()[:12])
+    return load_rubric_file(folder / ("translation.yaml" if kind == "translate" else "summary.yaml"), kind)
 
 
 def _template(name: str):

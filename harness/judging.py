@@ -31,7 +31,7 @@ def judge_outputs(tasks, answers: dict, judges: list[str], ask) -> dict:
     reqs = []
     for judge in judges:
         for task in tasks:
-            rubric = load_rubric(task.spec.kind)
+            rubric = load_rubric(task)
             items = {it.id: it for it in task.items}
             for (model, tid, iid), text in answers.items():
                 if tid != task.id:
@@ -50,7 +50,7 @@ def judge_outputs(tasks, answers: dict, judges: list[str], ask) -> dict:
         if o.response is None:
             scores, rationale, failure = None, "", f"judge call failed: {o.error}"
         else:
-            scores, rationale, failure = parse_pointwise(load_rubric(task.spec.kind), o.response["text"])
+            scores, rationale, failure = parse_pointwise(load_rubric(task), o.response["text"])
         if kind == "r":
             j.repeat[iid] = scores
             continue
@@ -62,7 +62,7 @@ def judge_outputs(tasks, answers: dict, judges: list[str], ask) -> dict:
 
 
 def scorer_for(judge: str, task, judged: Judged) -> JudgeScores:
-    return JudgeScores(judge, load_rubric(task.spec.kind), judged.scores)
+    return JudgeScores(judge, load_rubric(task), judged.scores)
 
 
 def reliability_rows(judge: str, task, judged_by_model: dict[str, Judged], chrf_by_model: dict[str, dict],
@@ -99,7 +99,7 @@ def compare(task, outputs_a: dict[str, str], outputs_b: dict[str, str], model_a:
             judge: str, ask, created: str) -> tuple[dict, float]:
     """Both-order pairwise judgement of two models' outputs on their common items.
     Returns (a pairwise.csv row, position consistency in %)."""
-    rubric = load_rubric(task.spec.kind)
+    rubric = load_rubric(task)
     items = {it.id: it for it in task.items}
     common = [i for i in outputs_a if i in outputs_b and i in items]
     reqs = []

@@ -415,6 +415,11 @@ def load_task(path: Path, via_datasets: bool = True) -> Task:
     """A task with its items. `via_datasets=False` reads the JSONL directly (same rows, no
     `datasets` import: for commands that must start instantly, such as `tasks list`)."""
     spec = _load_spec(path)
+    from .rubric import task_rubric_problems
+
+    rubric_problems = task_rubric_problems(spec, path)  # before any call, not after every answer is in
+    if rubric_problems:
+        raise UserError(rubric_problems[0])
     base = path.parent
     template_path = base / spec.prompt
     template_text = _read_text(template_path, "prompt template")

@@ -231,3 +231,104 @@ def test_bleu_tokenizer_per_target_is_in_the_signature():
     it = item(refs=[ref])
     assert ours.score(ours.stats([hyp], [it]))["bleu"] == pytest.approx(
         BLEU(tokenize=ja).corpus_score([hyp], [[ref]]).score)
+
+
+# --- judge prompts and rubrics from the task ----------------------------------------------
+
+def _en_zh_task(tmp_path, kind="translate", **extra):
+    items = [{"id": f"i{k}", "source": f"Sentence {k} says revenue grew 3.2 million dollars.",
+              "meta": {"block": f"b{k % 2}"}} for k in range(4)]
+    refs = [{"id": f"i{k}", "references": [f"第{k}句说收入增长了320万美元。"]} for k in range(4)]
+    return make_task(tmp_path / "enzh", items, refs, task_id="enzh", kind=kind, target_lang="zh",
+                     extra={"source_lang": "en", **extra})
+
+
+@pytest.mark.parametrize("kind, phrase", [("translate", "translations from English to Chinese"),
+                                          ("summarize", "summaries of English texts written in Chinese")])
+def test_judge_prompts_name_the_tasks_languages(tmp_path, kind, phrase):
+    from harness.judge import load_rubric, pairwise_request, pointwise_request
+
+    task = load_task(_en_zh_task(tmp_path, kind=kind), via_datasets=False)
+    rubric = load_rubric(task)
+    it = task.items[0]
+    for req in (pointwise_request("baseline/copy", rubric, it, "输出", "t"),
+                pairwise_request("baseline/copy", rubric, it, "甲", "乙", "t")):
+        text = req.messages[0]["content"]
+        assert phrase in text and "Chinese to English" not in text
+        assert it.source in text
+
+
+def test_a_traditional_target_is_named_in_the_judge_prompt(tmp_path):
+    from harness.judge import load_rubric, pointwise_request
+
+    task = load_task(_en_zh_task(tmp_path, target_lang="zh-TW"), via_datasets=False)
+    text = pointwise_request("baseline/copy", load_rubric(task), task.items[0], "x", "t").messages[0]["content"]
+    assert "translations from English to Chinese (Traditional, Taiwan)" in text
+
+
+def test_the_shipped_zh_en_translation_prompt_is_unchanged():
+    """zh→en tasks render the same judge prompt as before (their cached judge answers stay valid)."""
+    from harness.judge import load_rubric, pointwise_request
+    from harness.task import load_tasks
+
+    task = load_tasks(["translate_zh_en"], via_datasets=False)[0]
+    text = pointwise_request("baseline/copy", load_rubric(task), task.items[0], "x", "t").messages[0]["content"]
+    assert text.startswith("You are an expert evaluator of translations from Chinese to English. Judge the candidate")
+
+
+MY_RUBRIC = """id: my_rubric
+mode: scores
+dimensions:
+  adequacy:
+    question: Does the Chinese output say what the English source says?
+    anchors:
+      5: everything
+      4: almost everything
+      3: half
+      2: little
+      1: nothing
+"""
+
+
+def test_a_task_names_its_own_rubric_relative_to_the_task_file(tmp_path):
+    from harness.judge import load_rubric
+
+    path = _en_zh_task(tmp_path, rubric="rubrics/my_rubric.yaml")
+    (path.parent / "rubrics").mkdir()
+    (path.parent / "rubrics" / "my_rubric.yaml").write_text(MY_RUBRIC, encoding="utf-8")
+    task = load_task(path, via_datasets=False)
+    rubric = load_rubric(task)
+    assert rubric.id == "my_rubric" and rubric.names == ["adequacy", "overall"]
+    assert rubric.source_language == "English" and rubric.target_language == "Chinese"
+
+
+@pytest.mark.parametrize("broken, expected", [
+    (MY_RUBRIC.replace("      5: everything", "      five: everything"),
+     r"my_rubric.yaml:6: dimension 'adequacy' needs anchors with the keys 1, 2, 3, 4 and 5 \(not 'five'\)"),
+    (MY_RUBRIC.replace("    question: Does the Chinese output say what the English source says?\n", ""),
+     r"my_rubric.yaml:4: dimension 'adequacy' needs a question:"),
+    (MY_RUBRIC.replace("mode: scores", "mode: stars"), r"my_rubric.yaml:2: mode must be scores or errors"),
+    ("id: x\nmode: [scores\n", r"my_rubric.yaml:\d+: malformed YAML"),
+])
+def test_a_broken_rubric_is_one_line_when_the_task_loads(tmp_path, broken, expected):
+    path = _en_zh_task(tmp_path, rubric="rubrics/my_rubric.yaml")
+    (path.parent / "rubrics").mkdir()
+    (path.parent / "rubrics" / "my_rubric.yaml").write_text(broken, encoding="utf-8")
+    with pytest.raises(UserError, match=expected):
+        load_task(path, via_datasets=False)
+
+
+def test_a_broken_rubric_exits_2_before_any_model_is_asked(tmp_path, results):
+    path = _en_zh_task(tmp_path, rubric="rubrics/my_rubric.yaml")
+    (path.parent / "rubrics").mkdir()
+    (path.parent / "rubrics" / "my_rubric.yaml").write_text(MY_RUBRIC.replace("5: everything", "five: everything"))
+    out = run_cli("eval", "--model", "baseline/copy", "--task", str(path), "--judge", "baseline/copy")
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert out.returncode == 2 and len(lines) == 1 and "needs anchors" in lines[0], out.stderr
+    assert not (results / "runs").exists()  # nothing was asked, nothing written
+
+
+def test_a_missing_rubric_file_names_the_task_line(tmp_path):
+    path = _en_zh_task(tmp_path, rubric="rubrics/nope.yaml")
+    with pytest.raises(UserError, match=rf"{path}:\d+: rubric: .*nope.yaml not found"):
+        load_task(path, via_datasets=False)
