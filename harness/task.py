@@ -64,6 +64,7 @@ class TaskSpec(BaseModel):
     description: str = ""
     target_script: str | None = None
     rubric: str | None = None  # judge rubric file, relative to the task file (default: by kind)
+    split: str | None = None  # which split of a dataset folder / hub dataset holds the items
 
     @field_validator("source_lang", "target_lang")
     @classmethod
@@ -311,21 +312,6 @@ def _dataset_rows(path: Path) -> list[dict]:
     return [_drop_none(dict(r)) for r in ds]
 
 
-def _hub_rows(spec: str) -> list[dict]:
-    """`hf:<dataset>[:<split>]` → rows of a Hugging Face dataset (from the hub when online,
-    or from the local HF cache)."""
-    import datasets
-
-    name, _, split = spec[3:].partition(":")
-    datasets.disable_progress_bars()
-    try:
-        ds = datasets.load_dataset(name, split=split or "test")
-    except Exception as exc:  # noqa: BLE001 - offline, unknown name, wrong split: all the user's to fix
-        raise UserError(f"items {spec}: cannot load this dataset ({_first_line(exc)}); "
-                        "it must be online or in the local Hugging Face cache") from None
-    return [_drop_none(dict(r)) for r in ds]
-
-
 def _first_line(exc: BaseException) -> str:
     return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
 
@@ -338,15 +324,43 @@ def _drop_none(row: dict) -> dict:
     return out
 
 
-def _item_rows(spec: TaskSpec, base: Path, via_datasets: bool) -> list[tuple[str, dict]]:
-    """(where, row) for every item: `where` names the file and line (or the hub row)."""
+def _item_rows(spec: TaskSpec, base: Path, via_datasets: bool, task_path: Path | None = None
+               ) -> list[tuple[str, dict]]:
+    """(where, row) for every item: `where` names the file and line (or the row)."""
+    from . import item_sources as src
+
     if spec.items.startswith("hf:"):
-        return [(f"{spec.items}[{k}]", r) for k, r in enumerate(_hub_rows(spec.items))]
+        name, _, inline = spec.items[3:].partition(":")
+        local = (base / name).resolve() if name else None
+        if local is not None and local.is_dir():  # hf:<folder>: a local folder, relative to the task file
+            return _folder_rows(local, inline or spec.split)
+        return src.hub_rows(spec.items, spec.split)
     path = (base / spec.items).resolve()
+    if path.is_dir():
+        return _folder_rows(path, spec.split)
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".tsv"):
+        return src.csv_rows(path, _read_text)
+    if suffix == ".parquet":
+        if not path.exists():
+            raise UserError(f"{path}: items file not found")
+        return src.parquet_rows(path)
+    if suffix != ".jsonl":
+        line = yaml_line(task_path, ["items"]) if task_path else None
+        where = f"{task_path}:{line}: items: " if task_path and line else ""
+        raise UserError(f"{where}{path.name}: this item format is not supported (supported: {src.SUPPORTED})")
     checked = _jsonl(path, "items file")  # line by line first: errors can name the line
     if via_datasets and checked:
         return [(f"{path}:{n}", row) for (n, _), row in zip(checked, _through_datasets(path, checked))]
     return [(f"{path}:{n}", row) for n, row in checked]
+
+
+def _folder_rows(folder: Path, split: str | None) -> list[tuple[str, dict]]:
+    from . import item_sources as src
+
+    if src.is_saved_dataset(folder):
+        return src.saved_dataset_rows(folder, split)
+    return src.folder_rows(folder, split)
 
 
 def _through_datasets(path: Path, checked: list[tuple[int, dict]]) -> list[dict]:
@@ -367,7 +381,7 @@ def _through_datasets(path: Path, checked: list[tuple[int, dict]]) -> list[dict]
     return rows
 
 
-def _items(spec: TaskSpec, base: Path, via_datasets: bool = True) -> list[Item]:
+def _items(spec: TaskSpec, base: Path, via_datasets: bool = True, task_path: Path | None = None) -> list[Item]:
     refs_path = (base / spec.references).resolve()
     refs: dict[str, dict] = {}
     for n, row in _jsonl(refs_path, "references file"):
@@ -380,11 +394,13 @@ def _items(spec: TaskSpec, base: Path, via_datasets: bool = True) -> list[Item]:
         if rid in refs:
             raise UserError(f"{refs_path}:{n}: duplicate reference id {rid!r}")
         refs[rid] = row
-    rows = _item_rows(spec, base, via_datasets)
+    rows = _item_rows(spec, base, via_datasets, task_path)
     items, seen = [], {}
     for where, row in rows:
         extra = set(row) - {"id", "source", "ref_key", "meta"}
         iid = row.get("id")
+        if isinstance(iid, int) and not isinstance(iid, bool):  # a parquet/datasets id column of numbers
+            iid = str(iid)
         if not isinstance(iid, str) or not iid:
             raise UserError(f"{where}: item without an 'id'")
         if extra:
@@ -430,7 +446,7 @@ def load_task(path: Path, via_datasets: bool = True) -> Task:
         completion_path = base / spec.completion.prompt
         completion_text = _read_text(completion_path, "completion prompt template")
         _check_template(completion_path, completion_text)
-    task = Task(spec, path, template_text, _items(spec, base, via_datasets), completion_text)
+    task = Task(spec, path, template_text, _items(spec, base, via_datasets, path), completion_text)
     _check_renders(task, template_path)
     if completion_path is not None:
         _check_renders(task, completion_path, "completion")

@@ -332,3 +332,111 @@ def test_a_missing_rubric_file_names_the_task_line(tmp_path):
     path = _en_zh_task(tmp_path, rubric="rubrics/nope.yaml")
     with pytest.raises(UserError, match=rf"{path}:\d+: rubric: .*nope.yaml not found"):
         load_task(path, via_datasets=False)
+
+
+# --- item sources ---------------------------------------------------------------------------
+
+ROWS = [{"id": f"i{k}", "source": f"第{k}句话,收入增长了3.2万美元。", "meta": {"condition": f"c{k % 2}",
+                                                                      "block": f"b{k % 2}"}} for k in range(4)]
+
+
+def _task_with_items(tmp_path, items_key, **extra):
+    """A task whose items key is `items_key`; the JSONL file make_task writes is replaced."""
+    refs = [{"id": r["id"], "references": [f"Sentence {k}: revenue grew by 32,000 dollars."]}
+            for k, r in enumerate(ROWS)]
+    path = make_task(tmp_path / "t", ROWS, refs, extra={"items": items_key, **extra})
+    (path.parent / "items.jsonl").unlink()
+    return path
+
+
+def _same_items(path):
+    task = load_task(path)
+    assert [(i.id, i.source, i.meta) for i in task.items] == [(r["id"], r["source"], r["meta"]) for r in ROWS]
+    assert task.items[0].references == ["Sentence 0: revenue grew by 32,000 dollars."]
+    return task
+
+
+@pytest.mark.parametrize("sep, suffix", [(",", "csv"), ("\t", "tsv")])
+def test_csv_and_tsv_items(tmp_path, sep, suffix):
+    import csv
+
+    path = _task_with_items(tmp_path, f"data/items.{suffix}")
+    (path.parent / "data").mkdir()
+    with open(path.parent / "data" / f"items.{suffix}", "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, delimiter=sep)
+        w.writerow(["id", "source", "meta.condition", "meta.block"])
+        for r in ROWS:
+            w.writerow([r["id"], r["source"], r["meta"]["condition"], r["meta"]["block"]])
+    _same_items(path)
+
+
+def test_csv_errors_name_the_line(tmp_path):
+    path = _task_with_items(tmp_path, "items.csv")
+    csv_path = path.parent / "items.csv"
+    csv_path.write_text("id,text\ni0,x\n", encoding="utf-8")
+    with pytest.raises(UserError, match=r"items.csv:1: the header needs the columns id and source"):
+        load_task(path)
+    csv_path.write_text("id,source\ni0,第一句\ni1,\n", encoding="utf-8")
+    with pytest.raises(UserError, match=r"items.csv:3: item i1: empty or missing 'source'"):
+        load_task(path)
+
+
+def test_parquet_items(tmp_path):
+    import pandas as pd
+
+    path = _task_with_items(tmp_path, "items.parquet")
+    pd.DataFrame(ROWS).to_parquet(path.parent / "items.parquet")
+    _same_items(path)
+
+
+def test_save_to_disk_folder_needs_a_split_when_it_has_several(tmp_path):
+    import datasets
+
+    path = _task_with_items(tmp_path, "saved")
+    datasets.DatasetDict({"test": datasets.Dataset.from_list(ROWS),
+                          "train": datasets.Dataset.from_list(ROWS[:1])}).save_to_disk(str(path.parent / "saved"))
+    with pytest.raises(UserError, match=r"saved: has the splits test, train; say which with `split:`"):
+        load_task(path)
+    spec = yaml.safe_load(path.read_text())
+    path.write_text(yaml.safe_dump({**spec, "split": "test"}, allow_unicode=True))
+    _same_items(path)
+    path.write_text(yaml.safe_dump({**spec, "split": "dev"}, allow_unicode=True))
+    with pytest.raises(UserError, match=r"no split 'dev' \(splits: test, train\)"):
+        load_task(path)
+
+
+def test_a_single_dataset_saved_to_disk(tmp_path):
+    import datasets
+
+    path = _task_with_items(tmp_path, "saved")
+    datasets.Dataset.from_list(ROWS).save_to_disk(str(path.parent / "saved"))
+    _same_items(path)
+
+
+def test_a_folder_of_files_and_hf_folder_relative_to_the_task_file(tmp_path, monkeypatch):
+    import json
+
+    path = _task_with_items(tmp_path, "folder", split="test")
+    folder = path.parent / "folder"
+    folder.mkdir()
+    (folder / "test.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in ROWS))
+    (folder / "train.jsonl").write_text(json.dumps(ROWS[0], ensure_ascii=False) + "\n")
+    monkeypatch.chdir(tmp_path)  # not the task's folder: paths are relative to the task file
+    _same_items(path)
+    spec = yaml.safe_load(path.read_text())
+    path.write_text(yaml.safe_dump({**spec, "items": "hf:folder:test", "split": None}, allow_unicode=True))
+    _same_items(path)
+    path.write_text(yaml.safe_dump({**spec, "items": "hf:folder", "split": None}, allow_unicode=True))
+    with pytest.raises(UserError, match=r"has the splits .*say which with `split:`"):
+        load_task(path)
+
+
+def test_an_unsupported_format_is_one_line_listing_the_supported_ones(tmp_path):
+    path = _task_with_items(tmp_path, "items.xlsx")
+    (path.parent / "items.xlsx").write_bytes(b"PK\x03\x04")
+    with pytest.raises(UserError) as exc:
+        load_task(path)
+    msg = str(exc.value)
+    assert msg.startswith(f"{path}:{_line_of(path, 'items')}: items: items.xlsx: this item format is not supported")
+    for fmt in (".jsonl", ".csv", ".tsv", ".parquet", "save_to_disk", "hf:"):
+        assert fmt in msg
