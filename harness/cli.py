@@ -65,11 +65,13 @@ def tasks() -> None:
 @tasks.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
 def tasks_list(as_json: bool) -> None:
-    """Every task with its item counts, languages and conditions."""
-    from .task import load_tasks
+    """Every task with its item counts, languages and conditions; a broken task file is
+    listed as BROKEN with its first problem (`harness tasks check` lists them all)."""
+    from .task import load_valid_tasks
 
     rows = []
-    for t in load_tasks(via_datasets=False):
+    valid, broken = load_valid_tasks(via_datasets=False)
+    for t in valid:
         conds: dict[str, int] = {}
         for it in t.items:
             conds[it.condition] = conds.get(it.condition, 0) + 1
@@ -77,12 +79,52 @@ def tasks_list(as_json: bool) -> None:
                      "target_lang": t.spec.target_lang, "n_items": len(t.items), "conditions": conds,
                      "metrics": t.spec.metrics, "prompt_hash": t.prompt_hash})
     if as_json:
+        rows += [{"file": str(p), "broken": True, "error": e} for p, e in broken.items()]
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     for r in rows:
         conds = ", ".join(f"{k} {v}" for k, v in r["conditions"].items())
         click.echo(f"{r['id']:<22} {r['kind']:<10} {r['source_lang']}→{r['target_lang']}  "
                    f"{r['n_items']:>4} items  [{conds}]")
+    for p, e in broken.items():
+        click.echo(f"{p.stem:<22} BROKEN     {' '.join(e.split())}")
+
+
+@tasks.command("check")
+def tasks_check() -> None:
+    """Check every task file in the tasks folder ($HARNESS_TASKS) and the prompt, reference,
+    item and rubric files they name, plus every rubric in rubrics/: one `error:` line per
+    problem, exit 2 if there is any."""
+    from .paths import tasks_dir
+    from .rubric import rubric_problems
+    from .task import task_files, task_problems
+
+    problems, ids = [], {}
+    files = task_files()
+    for p in files:
+        found = task_problems(p)
+        problems += found
+        if not found:
+            from .task import load_task
+
+            tid = load_task(p).id
+            if tid in ids:
+                problems.append(f"{p}: declares the id {tid!r} of {ids[tid].name}; give each task its own id")
+            ids.setdefault(tid, p)
+        click.echo(f"{'ok' if not found else 'BROKEN':<7}{p}")
+    for rubric in sorted((tasks_dir() / "rubrics").glob("*.yaml")):
+        found = rubric_problems(rubric)[2]
+        problems += [x for x in found if x not in problems]
+        click.echo(f"{'ok' if not found else 'BROKEN':<7}{rubric}")
+    for line in problems:
+        click.echo("error: " + " ".join(line.split()), err=True)
+    if not files:
+        click.echo(f"error: no task files (*.yaml) in {tasks_dir()}", err=True)
+        sys.exit(2)
+    if problems:
+        click.echo(f"{len(problems)} problem(s) in {len(files)} task file(s)", err=True)
+        sys.exit(2)
+    click.echo(f"{len(files)} task file(s): no problem")
 
 
 @tasks.command("build")
@@ -131,14 +173,22 @@ def eval_cmd(models, task_names, limit, full, retry_errors, refresh, concurrency
     from .models import DEFAULT_MODELS
     from .pipeline import DEFAULT_LIMIT, RunOptions, run_eval
     from .runner import Limits
-    from .task import load_tasks
+    from .task import load_tasks, load_valid_tasks
     from .workers import configured
 
     if not models:
         models = DEFAULT_MODELS
         if limit is None and not full:
             limit = DEFAULT_LIMIT
-    loaded = load_tasks(list(task_names) or None)
+    broken: dict = {}
+    if task_names:  # only the files asked for: another task's broken file does not matter
+        loaded = load_tasks(list(task_names))
+    else:
+        loaded, broken = load_valid_tasks()
+        for problem in broken.values():
+            click.echo(f"warning: skipped a broken task: {' '.join(problem.split())}", err=True)
+        if not loaded:
+            raise UserError(next(iter(broken.values()), "no task files in the tasks folder"))
     if judges:  # a rubric the judge cannot use fails here, before any model is asked
         from .judge import load_rubric
 
@@ -154,13 +204,18 @@ def eval_cmd(models, task_names, limit, full, retry_errors, refresh, concurrency
     print_board_file(results_dir() / "leaderboard.csv", [t.id for t in loaded])
     counts = json.loads((results_dir() / "runs" / run_id / "run.json").read_text(encoding="utf-8"))["per_model"]
     n_err = sum(c["n_errors"] for c in counts.values())
-    click.echo(f"run {run_id}: results/runs/{run_id}/items.csv, leaderboard results/leaderboard.csv"
+    run_dir = results_dir() / "runs" / run_id  # printed where they are: $HARNESS_RESULTS, else results/
+    click.echo(f"run {run_id}: {run_dir / 'items.csv'}, leaderboard {results_dir() / 'leaderboard.csv'}"
                + (f"; {n_err} item(s) failed (see the error column; re-run to retry them)" if n_err else ""))
     failing = failed_models(counts, max_error_rate)
     if failing:
-        click.echo(f"error: {failing[0]}; every result is written (results/runs/{run_id}/); "
+        click.echo(f"error: {failing[0]}; every result is written ({run_dir}/); "
                    "re-run the same command to retry the failed items", err=True)
         sys.exit(1)
+    if broken:
+        click.echo(f"error: {len(broken)} broken task file(s) skipped (the other tasks' results are written); "
+                   "run `harness tasks check` for every problem", err=True)
+        sys.exit(2)
 
 
 def failed_models(counts: dict[str, dict], max_error_rate: float) -> list[str]:

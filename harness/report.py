@@ -79,7 +79,7 @@ def build(results: Path, out: Path) -> Path:
 
     from .comparisons import latest_outputs
     from .errors import UserError
-    from .task import load_task, load_tasks
+    from .task import load_task, load_valid_tasks
 
     board_path = results / "leaderboard.csv"
     if not board_path.exists():
@@ -89,11 +89,16 @@ def build(results: Path, out: Path) -> Path:
     pairwise = pd.read_csv(pair_path, keep_default_na=False, na_values=[""]) if pair_path.exists() else pd.DataFrame()
     wide_path = results / "leaderboard_wide.csv"
     wide = pd.read_csv(wide_path, keep_default_na=False, dtype=str) if wide_path.exists() else pd.DataFrame()
-    tasks = {t.id: t for t in load_tasks()}
+    tasks = {t.id: t for t in load_valid_tasks()[0]}  # a broken task file never blocks the report
     for run in sorted((results / "runs").glob("*/run.json")):  # tasks evaluated from files elsewhere
         for tid, path in json.loads(run.read_text(encoding="utf-8")).get("task_files", {}).items():
             if tid not in tasks and Path(path).is_file():
-                tasks[tid] = load_task(Path(path))
+                try:
+                    tasks[tid] = load_task(Path(path))
+                except UserError as exc:  # since broken: its section is drawn from the leaderboard alone
+                    import logging
+
+                    logging.getLogger(__name__).warning("report: task %s left out of the item views (%s)", tid, exc)
     outputs = latest_outputs(results)
 
     sections = []

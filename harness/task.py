@@ -210,18 +210,28 @@ def _jsonl(path: Path, what: str) -> list[tuple[int, dict]]:
 
 
 def _load_spec(path: Path) -> TaskSpec:
+    spec, problems = _spec_or_problems(path)
+    if problems:
+        raise UserError(problems[0])
+    return spec
+
+
+def _spec_or_problems(path: Path) -> tuple[TaskSpec | None, list[str]]:
+    """The task file's spec, or every problem in it (one line each)."""
     try:
         data = yaml.safe_load(_read_text(path, "task file"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
-        raise UserError(f"{path}{where}: malformed YAML ({getattr(exc, 'problem', exc)})") from None
+        return None, [f"{path}{where}: malformed YAML ({getattr(exc, 'problem', exc)})"]
+    except UserError as exc:
+        return None, [str(exc)]
     if not isinstance(data, dict):
-        raise UserError(f"{path}: a task file must be a YAML mapping (id, kind, prompt, items, ...)")
+        return None, [f"{path}: a task file must be a YAML mapping (id, kind, prompt, items, ...)"]
     try:
-        return TaskSpec.model_validate(data)
+        return TaskSpec.model_validate(data), []
     except ValidationError as exc:
-        raise UserError(_spec_problems(path, exc)[0]) from None
+        return None, _spec_problems(path, exc)
 
 
 def _spec_problems(path: Path, exc: ValidationError) -> list[str]:
@@ -473,3 +483,59 @@ def load_tasks(names: list[str] | None = None, root: Path | None = None, via_dat
     if dup:
         raise UserError(f"two task files declare the same id {dup!r}")
     return tasks
+
+
+def task_problems(path: Path, via_datasets: bool = True) -> list[str]:
+    """Every problem of one task file and of the files it names (prompt templates, rubric,
+    references, items), one line each: [] when the task loads. A file that cannot be read
+    stops the checks that need it; the others still run."""
+    from .rubric import task_rubric_problems
+
+    spec, problems = _spec_or_problems(path)
+    if spec is None:
+        return problems
+    problems += task_rubric_problems(spec, path)
+    base = path.parent
+    templates: dict[str, tuple[Path, str]] = {}
+    named = [("chat", spec.prompt, "prompt template")]
+    if spec.completion is not None:
+        named.append(("completion", spec.completion.prompt, "completion prompt template"))
+    for kind, rel, what in named:
+        try:
+            text = _read_text(base / rel, what)
+            _check_template(base / rel, text)
+            templates[kind] = (base / rel, text)
+        except UserError as exc:
+            problems.append(str(exc))
+    try:
+        items = _items(spec, base, via_datasets, path)
+    except UserError as exc:
+        problems.append(str(exc))
+        items = None
+    if items is not None and len(templates) == len(named):
+        task = Task(spec, path, templates["chat"][1], items, templates.get("completion", (None, None))[1])
+        for kind, (template_path, _) in templates.items():
+            try:
+                _check_renders(task, template_path, kind)
+            except UserError as exc:
+                problems.append(str(exc))
+    return problems
+
+
+def load_valid_tasks(root: Path | None = None, via_datasets: bool = True) -> tuple[list[Task], dict[Path, str]]:
+    """Every task in the folder that loads, and for each file that does not, its first
+    problem: one broken file never hides the others (`harness tasks check` lists them all)."""
+    tasks, broken = [], {}
+    for p in task_files(root):
+        try:
+            tasks.append(load_task(p, via_datasets))
+        except UserError as exc:
+            broken[p] = str(exc)
+    first = {}
+    for t in list(tasks):
+        if t.id in first:
+            broken[t.path] = f"{t.path}: declares the id {t.id!r} of {first[t.id].name}; give each task its own id"
+            tasks.remove(t)
+        else:
+            first[t.id] = t.path
+    return tasks, broken

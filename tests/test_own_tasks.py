@@ -440,3 +440,91 @@ def test_an_unsupported_format_is_one_line_listing_the_supported_ones(tmp_path):
     assert msg.startswith(f"{path}:{_line_of(path, 'items')}: items: items.xlsx: this item format is not supported")
     for fmt in (".jsonl", ".csv", ".tsv", ".parquet", "save_to_disk", "hf:"):
         assert fmt in msg
+
+
+# --- tasks check / list, and a broken file blocks nothing else ------------------------------
+
+def _tasks_folder(tmp_path):
+    """A tasks folder with one good task and one broken beside it (target_lang: cn, and a
+    prompt file that does not exist: two problems)."""
+    import shutil
+
+    from conftest import ROOT
+
+    folder = tmp_path / "tasks"
+    items, refs = simple_items(4)
+    good = make_task(folder, items, refs, task_id="good")
+    broken = folder / "broken.yaml"
+    spec = yaml.safe_load(good.read_text())
+    broken.write_text(yaml.safe_dump({**spec, "id": "broken", "target_lang": "cn", "kind": "summarise"}))
+    shutil.copytree(ROOT / "tasks" / "rubrics", folder / "rubrics")
+    return folder, good, broken
+
+
+def test_tasks_check_lists_every_problem_and_exits_2(tmp_path):
+    folder, good, broken = _tasks_folder(tmp_path)
+    out = run_cli("tasks", "check", env={"HARNESS_TASKS": str(folder)})
+    assert out.returncode == 2
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error: ")]
+    # both problems of the broken file, each with its line
+    assert any(f"{broken}:{_line_of(broken, 'target_lang')}: target_lang: unknown language 'cn'" in e for e in errors)
+    assert any(f"{broken}:{_line_of(broken, 'kind')}: kind:" in e for e in errors)
+    assert len(errors) == 2, out.stderr
+    assert f"ok     {good}" in out.stdout and f"BROKEN {broken}" in out.stdout
+
+
+def test_tasks_check_finds_problems_in_every_named_file(tmp_path):
+    folder, good, broken = _tasks_folder(tmp_path)
+    broken.unlink()
+    (good.parent / "prompt.j2").write_text("Translate: {{ sourse }}")
+    (good.parent / "refs.jsonl").write_text('{"id": "i0", "references": []}\n')
+    rubric = folder / "rubrics" / "summary.yaml"
+    rubric.write_text(rubric.read_text().replace("      5: every claim", "      five: every claim"))
+    out = run_cli("tasks", "check", env={"HARNESS_TASKS": str(folder)})
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error: ")]
+    assert out.returncode == 2
+    assert any("prompt.j2: template uses unknown variable 'sourse'" in e for e in errors)
+    assert any("refs.jsonl:1: id i0: 'references' must be a non-empty list" in e for e in errors)
+    assert any("summary.yaml:" in e and "needs anchors" in e for e in errors)
+
+
+def test_tasks_check_passes_on_good_tasks(tmp_path):
+    folder, good, broken = _tasks_folder(tmp_path)
+    broken.unlink()
+    out = run_cli("tasks", "check", env={"HARNESS_TASKS": str(folder)})
+    assert out.returncode == 0 and "1 task file(s): no problem" in out.stdout, out.stderr
+
+
+def test_tasks_list_shows_the_good_and_marks_the_broken(tmp_path):
+    import json
+
+    folder, good, broken = _tasks_folder(tmp_path)
+    out = run_cli("tasks", "list", env={"HARNESS_TASKS": str(folder)})
+    assert out.returncode == 0
+    assert out.stdout.splitlines()[0].startswith("good ") and "4 items" in out.stdout
+    # its first problem, with file and line (kind comes before target_lang in pydantic's order)
+    assert any(line.startswith("broken ") and "BROKEN" in line and f"{broken}:{_line_of(broken, 'kind')}: kind:" in line
+               for line in out.stdout.splitlines()), out.stdout
+    rows = json.loads(run_cli("tasks", "list", "--json", env={"HARNESS_TASKS": str(folder)}).stdout)
+    assert [r.get("id") for r in rows if not r.get("broken")] == ["good"]
+    assert [r["file"] for r in rows if r.get("broken")] == [str(broken)]
+
+
+def test_eval_and_report_are_not_blocked_by_another_tasks_broken_file(tmp_path, results):
+    folder, good, broken = _tasks_folder(tmp_path)
+    env = {"HARNESS_TASKS": str(folder)}
+    out = run_cli("eval", "--model", "baseline/copy", "--task", "good", "--no-ci", env=env)
+    assert out.returncode == 0, out.stderr
+    # the printed paths are where the results are ($HARNESS_RESULTS)
+    assert f"{results}/runs/" in out.stdout and f"leaderboard {results}/leaderboard.csv" in out.stdout
+    out = run_cli("report", env=env)
+    assert out.returncode == 0, out.stderr
+    assert (results / "report.html").exists()
+    # without --task: the good task is evaluated and written, the broken one named, exit 2
+    out = run_cli("eval", "--model", "baseline/lead", "--no-ci", env=env)
+    assert out.returncode == 2
+    assert "warning: skipped a broken task" in out.stderr and "broken task file(s) skipped" in out.stderr
+    import pandas as pd
+
+    board = pd.read_csv(results / "leaderboard.csv")
+    assert set(board.model) == {"baseline/copy", "baseline/lead"} and set(board.task) == {"good"}
