@@ -179,7 +179,10 @@ def _macro_rows(sc: Scored, family: str, run_id: str, created_at: str, with_ci: 
         parts = [(stats[c], [blocks[i] for i in c]) for c in cols]
         value, lo, hi, used = st.stratified_mean_ci(parts, metric_fn(scorer, name), with_ci=with_ci)
         out.append(_row(sc, "macro", name, value, lo, hi, int(sum(len(cols[i]) for i in used)), errs, item_set_id(asked),
-                        scorer.signature() + f"|macro:conditions-equal|ci:stratified-{st.CI_METHOD}",
+                        # how many conditions the mean is over: those where the metric is undefined
+                        # (no numbers, no key facts) are left out of the value and the CI alike
+                        scorer.signature() + f"|macro:conditions-equal|conditions:{len(used)}of{len(names)}"
+                        f"|ci:stratified-{st.CI_METHOD}",
                         run_id, created_at))
     return out
 

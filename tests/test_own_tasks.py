@@ -528,3 +528,40 @@ def test_eval_and_report_are_not_blocked_by_another_tasks_broken_file(tmp_path, 
 
     board = pd.read_csv(results / "leaderboard.csv")
     assert set(board.model) == {"baseline/copy", "baseline/lead"} and set(board.task) == {"good"}
+
+
+# --- macro: value and CI over the same conditions, and the row says how many ---------------
+
+def test_macro_leaves_an_undefined_condition_out_of_value_and_ci_alike(tmp_path):
+    import math
+
+    from harness import leaderboard as lb
+    from harness.pipeline import score
+
+    # condition "nums": 6 items with numbers in 3 blocks; condition "words": no numbers at all
+    items = [{"id": f"n{k}", "source": f"收入增长了{k + 1}万美元,员工{k + 10}人。",
+              "meta": {"condition": "nums", "block": f"b{k % 3}"}} for k in range(6)]
+    items += [{"id": f"w{k}", "source": "今天天气很好。", "meta": {"condition": "words", "block": f"w{k % 3}"}}
+              for k in range(6)]
+    # outputs: item k of "nums" keeps both numbers when k is even, one when odd
+    outs = {f"n{k}": f"Revenue grew by {(k + 1) * 10},000 dollars" + (f", {k + 10} staff." if k % 2 == 0 else ".")
+            for k in range(6)}
+    outs.update({f"w{k}": "The weather is nice today." for k in range(6)})
+    refs = [{"id": i["id"], "references": [outs[i["id"]]]} for i in items]
+    task = load_task(make_task(tmp_path / "m", items, refs, metrics=["numbers"]), via_datasets=False)
+
+    class Outcome:
+        def __init__(self, text):
+            self.response = {"text": text, "finish_reason": "stop", "cost_usd": None, "completion_tokens": 3,
+                             "input_truncated": False}
+            self.error = None
+
+    rows = lb.rows_for(score(task, "m", [(it, Outcome(outs[it.id])) for it in task.items]), "run", "now")
+    macro = next(r for r in rows if r["condition"] == "macro" and r["metric"] == "number_recall")
+    words = next(r for r in rows if r["condition"] == "words" and r["metric"] == "number_recall")
+    assert math.isnan(words["value"])
+    # by hand: 12 source numbers, even items keep 2, odd items 1 → 9 of 12 = 75.0
+    assert macro["value"] == pytest.approx(75.0)
+    assert math.isfinite(macro["ci_low"]) and macro["ci_low"] <= 75.0 <= macro["ci_high"]
+    assert macro["n"] == 6  # the items of the conditions averaged
+    assert "|conditions:1of2|" in macro["signature"]
