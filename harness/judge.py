@@ -20,7 +20,7 @@ import numpy as np
 from .errors import UserError
 from .models import key_identity
 from .paths import tasks_dir
-from .rubric import Rubric, load_rubric_file, task_rubric  # noqa: F401 - Rubric is part of this module's interface
+from .rubric import Rubric, load_rubric_file, shipped_fallback, task_rubric  # noqa: F401 - Rubric is part of this module's interface
 from .runner import Request
 from .store import request_key
 
@@ -34,14 +34,15 @@ def load_rubric(kind, folder: Path | None = None) -> Rubric:
     languages in the prompts; or, given a kind, that kind's default rubric (zh→en)."""
     if hasattr(kind, "spec"):
         return task_rubric(kind)
-    folder = folder or tasks_dir() / "rubrics"
-    return load_rubric_file(folder / ("translation.yaml" if kind == "translate" else "summary.yaml"), kind)
+    name = "translation.yaml" if kind == "translate" else "summary.yaml"
+    path = folder / name if folder else shipped_fallback(tasks_dir() / "rubrics" / name)
+    return load_rubric_file(path, kind)
 
 
 def _template(name: str):
     from jinja2 import StrictUndefined, Template
 
-    path = tasks_dir() / "rubrics" / name
+    path = shipped_fallback(tasks_dir() / "rubrics" / name)
     try:
         return Template(path.read_text(encoding="utf-8"), undefined=StrictUndefined)
     except FileNotFoundError:

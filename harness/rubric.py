@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import UserError
-from .paths import tasks_dir
+from .paths import TASKS, tasks_dir
 
 DEFAULT_RUBRIC = {"translate": "translation.yaml", "summarize": "summary.yaml"}
 ANCHORS = [1, 2, 3, 4, 5]
@@ -42,11 +42,20 @@ def language_name(code: str, script: str | None = None) -> str:
     return name
 
 
+def shipped_fallback(path: Path) -> Path:
+    """A file of the tasks folder's rubrics/ ($HARNESS_TASKS), else the shipped one of the
+    same name: a folder of your own tasks needs no copy of the judge prompts and rubrics."""
+    if path.exists():
+        return path
+    shipped = TASKS / "rubrics" / path.name
+    return shipped if shipped.exists() else path
+
+
 def rubric_path(task) -> Path:
     """The task's `rubric:` file (relative to the task file), else the default for its kind."""
     if getattr(task.spec, "rubric", None):
         return (task.path.parent / task.spec.rubric).resolve()
-    return tasks_dir() / "rubrics" / DEFAULT_RUBRIC[task.spec.kind]
+    return shipped_fallback(tasks_dir() / "rubrics" / DEFAULT_RUBRIC[task.spec.kind])
 
 
 def _line(text: str, loc: list) -> int | None:
@@ -146,7 +155,7 @@ def task_rubric_problems(spec, task_path: Path) -> list[str]:
     if spec.rubric:
         path = (task_path.parent / spec.rubric).resolve()
     else:
-        path = tasks_dir() / "rubrics" / DEFAULT_RUBRIC[spec.kind]
+        path = shipped_fallback(tasks_dir() / "rubrics" / DEFAULT_RUBRIC[spec.kind])
         if not path.exists():
             return []
     data, _, problems = rubric_problems(path)
