@@ -565,3 +565,110 @@ def test_macro_leaves_an_undefined_condition_out_of_value_and_ci_alike(tmp_path)
     assert math.isfinite(macro["ci_low"]) and macro["ci_low"] <= 75.0 <= macro["ci_high"]
     assert macro["n"] == 6  # the items of the conditions averaged
     assert "|conditions:1of2|" in macro["signature"]
+
+
+# --- the README walk-through, end to end -----------------------------------------------------
+
+def readme_files() -> dict[str, str]:
+    """The files the README's "Add your own task" shows, by path (```lang file=PATH blocks)."""
+    import re
+
+    from conftest import ROOT
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## Add your own task"):]
+    section = section[:section.index("\n## ", 5)]
+    return {m.group(1): m.group(2) for m in re.finditer(r"```\w+ file=(\S+)\n(.*?)```", section, re.S)}
+
+
+def readme_section() -> str:
+    from conftest import ROOT
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## Add your own task"):]
+    return section[:section.index("\n## ", 5)]
+
+
+def test_the_readme_walk_through(tmp_path, server):
+    """Following the README only: the two tasks, the CSV items, the own rubric, the broken
+    file beside them; a perfect system (a local OpenAI-compatible server answering each
+    item with its reference) and baseline/copy; a judge that names the task's languages."""
+    import json
+    import re
+
+    import pandas as pd
+
+    files = readme_files()
+    assert {"my_tasks/translate_en_zh.yaml", "my_tasks/items/en_zh.csv", "my_tasks/summarize_zh_tw.yaml",
+            "my_tasks/rubrics/translation_en_zh.yaml", "my_tasks/broken.yaml"} <= set(files)
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text, encoding="utf-8")
+    # the perfect system: the reference of the item whose source is in the prompt
+    answers = {}
+    for task, items, refs in (("translate_en_zh", "en_zh.csv", "translate_en_zh.jsonl"),
+                              ("summarize_zh_tw", "zh_tw.jsonl", "summarize_zh_tw.jsonl")):
+        loaded = load_task(tmp_path / "my_tasks" / f"{task}.yaml", via_datasets=False)
+        answers.update({it.source: it.references[0] for it in loaded.items})
+
+    def responder(messages, body):
+        prompt = messages[-1]["content"]
+        if prompt.startswith("You are an expert evaluator"):
+            if "CANDIDATE A" in prompt:
+                return json.dumps({"winner": "A", "rationale": "-"})
+            dims = re.findall(r'"(\w+)": 1-5', prompt)
+            return json.dumps({"scores": {d: 5 for d in dims}, "rationale": "-"})
+        return next(ref for src, ref in answers.items() if src in prompt)
+
+    server.responder = responder
+    env = {"HARNESS_TASKS": "my_tasks", "HARNESS_RESULTS": "my_results", "HARNESS_STORE": None,
+           "OPENAI_API_BASE": server.base_url, "OPENAI_BASE_URL": server.base_url,
+           "OPENAI_API_KEY": "sk-test-not-a-real-key-1234567890"}
+
+    out = run_cli("tasks", "check", env=env, cwd=tmp_path)
+    assert out.returncode == 2
+    claimed = re.search(r"`harness tasks check` prints `(error: [^`]+)`", " ".join(readme_section().split())).group(1)
+    assert claimed in " ".join(out.stderr.split())
+    out = run_cli("tasks", "list", env=env, cwd=tmp_path)
+    assert out.returncode == 0
+    assert [line.split()[0] for line in out.stdout.splitlines()] == ["summarize_zh_tw", "translate_en_zh", "broken"]
+    assert "BROKEN" in out.stdout.splitlines()[2]
+
+    out = run_cli("eval", "--model", "baseline/copy", "--model", "openai/perfect", "--task", "translate_en_zh",
+                  "--task", "summarize_zh_tw", "--judge", "openai/judge", env=env, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert re.search(r"run \S+: my_results/runs/\S+/items.csv, leaderboard my_results/leaderboard.csv", out.stdout)
+    board = pd.read_csv(tmp_path / "my_results" / "leaderboard.csv")
+
+    def value(model, task, metric, cond="all"):
+        row = board[(board.model == model) & (board.task == task) & (board.metric == metric) & (board.condition == cond)]
+        assert len(row) == 1, (model, task, metric, cond)
+        return float(row.value.iloc[0])
+
+    section = " ".join(readme_section().split())
+    for task in ("translate_en_zh", "summarize_zh_tw"):
+        assert value("openai/perfect", task, "number_recall") == 100.0
+    assert value("openai/perfect", "summarize_zh_tw", "wrong_script_share") == 0.0
+    copy_numbers = value("baseline/copy", "translate_en_zh", "number_recall")
+    assert copy_numbers == pytest.approx(100 / 6, abs=1e-3)  # by hand: 1 of 6 source numbers
+    assert f"scores {copy_numbers:.1f} on `number_recall` for the translation task" in section
+    copy_script = value("baseline/copy", "summarize_zh_tw", "wrong_script_share")
+    assert copy_script > 0 and f"and {copy_script:.1f} on `wrong_script_share` for the summary" in section
+    # the CSV task has rows per condition, and the perfect system beats the copy on chrF
+    assert value("openai/perfect", "translate_en_zh", "chrf", "scaled") == 100.0
+    assert value("baseline/copy", "translate_en_zh", "chrf") < 10
+    # the judge was told the task's own languages
+    judged = [r["messages"][-1]["content"] for r in server.requests
+              if r["messages"][-1]["content"].startswith("You are an expert evaluator")]
+    assert any("translations from English to Chinese" in p for p in judged)
+    assert any("summaries of Chinese texts written in Chinese (Traditional, Taiwan)" in p for p in judged)
+    assert not any("Chinese to English" in p for p in judged)
+    assert "numbers" in {m.rsplit(":", 1)[-1] for m in board.metric if m.startswith("judge:openai/judge:")}
+
+    # the broken file blocks nothing else: report runs; eval without --task writes, then exits 2
+    out = run_cli("report", env=env, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    out = run_cli("eval", "--model", "baseline/lead", "--no-ci", env=env, cwd=tmp_path)
+    assert out.returncode == 2 and "broken task file(s) skipped" in out.stderr
+    board = pd.read_csv(tmp_path / "my_results" / "leaderboard.csv")
+    assert {"translate_en_zh", "summarize_zh_tw"} <= set(board[board.model == "baseline/lead"].task)
