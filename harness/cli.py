@@ -149,11 +149,12 @@ def eval_cmd(models, task_names, limit, full, retry_errors, refresh, concurrency
     print_board_file(results_dir() / "leaderboard.csv", [t.id for t in loaded])
     counts = json.loads((results_dir() / "runs" / run_id / "run.json").read_text(encoding="utf-8"))["per_model"]
     n_err = sum(c["n_errors"] for c in counts.values())
-    click.echo(f"run {run_id}: results/runs/{run_id}/items.csv, leaderboard results/leaderboard.csv"
+    out = results_dir()  # printed as the user set it (HARNESS_RESULTS), not as `results/`
+    click.echo(f"run {run_id}: {out / 'runs' / run_id / 'items.csv'}, leaderboard {out / 'leaderboard.csv'}"
                + (f"; {n_err} item(s) failed (see the error column; re-run to retry them)" if n_err else ""))
     failing = failed_models(counts, max_error_rate)
     if failing:
-        click.echo(f"error: {failing[0]}; every result is written (results/runs/{run_id}/); "
+        click.echo(f"error: {failing[0]}; every result is written ({out / 'runs' / run_id}/); "
                    "re-run the same command to retry the failed items", err=True)
         sys.exit(1)
 
@@ -174,10 +175,16 @@ def failed_models(counts: dict[str, dict], max_error_rate: float) -> list[str]:
 @click.option("--task", "task_names", multiple=True)
 @click.option("--condition", "conditions", multiple=True, help="e.g. all, asr-punctuated, origin=zh-original")
 @click.option("--metric", "metrics", multiple=True)
-def leaderboard(task_names, conditions, metrics) -> None:
-    """Print results/leaderboard.csv as tables (one per task and condition)."""
-    from .table import print_board_file
+@click.option("--history", "history", default=None, metavar="MODEL",
+              help="List every version of MODEL (prompt hash, item sample, run) with its scores.")
+def leaderboard(task_names, conditions, metrics, history) -> None:
+    """Print results/leaderboard.csv as tables (one per task and condition): each model's
+    latest version; --history MODEL lists them all."""
+    from .table import print_board_file, print_history
 
+    if history:
+        print_history(results_dir() / "leaderboard.csv", history)
+        return
     print_board_file(results_dir() / "leaderboard.csv", task_names, conditions or ("all",), metrics)
 
 

@@ -21,6 +21,13 @@ from .store import Store, request_key
 from .task import Item, Task
 
 
+def costs_nothing(model: str) -> bool:
+    """Baselines and embedded models run here: their cost is 0, not unknown."""
+    from .models import OFFLINE_MODELS, provider_of
+
+    return provider_of(model) in OFFLINE_MODELS
+
+
 def prompt_kind(model: str) -> str:
     from .models import prompt_kind as kind
 
@@ -173,7 +180,8 @@ def score(task: Task, model: str, outcomes: list[tuple[Item, Outcome]], extra_sc
     meta = lambda it: {"id": it.id, "condition": it.condition, "block": it.block,  # noqa: E731
                        **{k: it.meta.get(k) for k in ("origin", "script", "genre", "pair")}}
     acc = {k: [o.response.get(k) for _, o in answered] for k in
-           ("finish_reason", "cost_usd", "completion_tokens", "input_truncated")}
+           ("finish_reason", "cost_usd", "prompt_tokens", "completion_tokens", "input_truncated")}
+    acc["free"] = costs_nothing(model)
     return Scored(model, task.id, task.prompt_hash_for(prompt_kind(model)), [it.id for it in items], [meta(it) for it in items], stats,
                   scorers, [meta(it) for it, _ in errored], acc)
 

@@ -49,7 +49,7 @@ def test_pairwise_csv_contract_and_significance(evaluated):
     results, task = evaluated
     pw = pd.read_csv(results / "pairwise.csv")
     assert list(pw.columns[:6]) == ["schema_version", "task", "condition", "metric", "model_a", "model_b"]
-    assert (pw.schema_version == 2).all()
+    assert (pw.schema_version == 3).all()
     chrf = pw[(pw.metric == "chrf") & (pw.condition == "all")]
     pair = chrf[(chrf.model_a == "baseline/copy") & (chrf.model_b == "openai/perfect")].iloc[0]
     assert pair["diff"] < 0 and pair.significant and pair.p_value < 0.05  # the reference beats copy
