@@ -291,7 +291,8 @@ def _latest_version(df: "pd.DataFrame") -> dict[tuple, tuple]:  # noqa: F821
     """(model, task) -> (prompt_hash, sample) of its most recently written row."""
     cols = [c for c in VERSION if c in df]
     order = [c for c in ("created_at", "run_id") if c in df]
-    latest = df.fillna({c: "" for c in cols + order}).sort_values(order, kind="stable") if order else df
+    latest = df.fillna({c: "" for c in cols})
+    latest = latest.sort_values(order, kind="stable", na_position="first") if order else latest
     return {k: tuple(g[cols].iloc[-1].astype(str)) for k, g in latest.groupby(["model", "task"], sort=False)}
 
 
