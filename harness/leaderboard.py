@@ -231,6 +231,8 @@ def _accounting_rows(sc: Scored, cond: str, sel, run_id: str, created_at: str, n
     rows = [_row(sc, cond, k, v, math.nan, math.nan, n, n_err, item_set, ACCOUNTING_SIGNATURE, run_id, created_at)
             for k, v in values.items()]
     rows[-1]["cost_basis"] = basis
+    if not math.isnan(values["cost_usd_total"]):  # dollars per item can be 1e-5: 4 decimals would say 0
+        rows[-1]["value"] = round(values["cost_usd_total"], 10)
     return rows
 
 

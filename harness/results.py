@@ -43,8 +43,10 @@ def _read(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False)  # every cell as written; typed below
 
 
-def _typed(df: pd.DataFrame, dtypes: dict[str, str], default: str = "str") -> pd.DataFrame:
-    """Cast every column: those named in `dtypes` to their type, the rest to `default`."""
+def _typed(df: pd.DataFrame, dtypes: dict[str, str], default: str = "str", columns=()) -> pd.DataFrame:
+    """Cast every column: those named in `dtypes` to their type, the rest to `default`.
+    `columns`: the current schema's columns, added empty when an older file lacks them."""
+    df = df.assign(**{c: "" for c in columns if c not in df})
     out = {}
     for col in df.columns:
         kind = dtypes.get(col, default)
@@ -74,7 +76,9 @@ def leaderboard(results=None, *, all_versions: bool = False) -> pd.DataFrame:
     `all_versions=True` returns every row of the file."""
     from .leaderboard import current
 
-    df = _typed(_read(_folder(results) / "leaderboard.csv"), LEADERBOARD_DTYPES)
+    from .leaderboard import LEADERBOARD_COLUMNS
+
+    df = _typed(_read(_folder(results) / "leaderboard.csv"), LEADERBOARD_DTYPES, columns=LEADERBOARD_COLUMNS)
     return df if all_versions else current(df)
 
 
@@ -112,7 +116,9 @@ def pairwise(results=None, *, both_directions: bool = False, judge: bool = True)
     with model_a < model_b. `both_directions=True` adds each row seen from the other side
     (a and b swapped, diff and its CI negated; `mirrored` is True on those), so filtering on
     `model_a == M` finds every comparison of M. `judge=False` leaves out the judges' verdicts."""
-    df = _typed(_read(_folder(results) / "pairwise.csv"), PAIRWISE_DTYPES)
+    from .comparisons import PAIRWISE_COLUMNS
+
+    df = _typed(_read(_folder(results) / "pairwise.csv"), PAIRWISE_DTYPES, columns=PAIRWISE_COLUMNS)
     if not judge:
         df = df[~df.metric.str.startswith("judge:")]
     if not both_directions:
@@ -123,7 +129,9 @@ def pairwise(results=None, *, both_directions: bool = False, judge: bool = True)
 def judge_pairwise(results=None, *, both_directions: bool = False) -> pd.DataFrame:
     """results/judge_pairwise.csv: the judges' both-order verdicts (the same columns as
     pairwise.csv; `value_a`/`value_b` are win rates in %, ties are the rest)."""
-    df = _typed(_read(_folder(results) / "judge_pairwise.csv"), PAIRWISE_DTYPES)
+    from .comparisons import PAIRWISE_COLUMNS
+
+    df = _typed(_read(_folder(results) / "judge_pairwise.csv"), PAIRWISE_DTYPES, columns=PAIRWISE_COLUMNS)
     return _both_directions(df) if both_directions else df
 
 
@@ -165,7 +173,9 @@ def items(results=None, *, run: str | None = None, latest: bool = True) -> pd.Da
         frames = [df[[seen[(m, t)] == k for m, t in zip(df.model, df.task)]] for k, df in enumerate(frames)]
     df = pd.concat(frames, ignore_index=True).fillna("")
     dtypes = {**ITEM_DTYPES, **{c: _FLOAT for c in df.columns if c.startswith("score_")}}
-    out = _typed(df, dtypes)
+    from .pipeline import ITEM_COLUMNS
+
+    out = _typed(df, dtypes, columns=ITEM_COLUMNS)
     if "references" in out:
         out["references"] = [json.loads(r) if r else [] for r in out["references"]]
     return out

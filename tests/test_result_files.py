@@ -149,3 +149,159 @@ def test_pairwise_rows_carry_both_sides_and_their_blocks(openai_env, results, tm
             assert r[f"run_id_{side}"] == mine.run_id.iloc[0]
         cond = run[(run.model == r["model_a"]) & ((run.condition == r["condition"]) | (r["condition"] == "all"))]
         assert int(r["blocks"]) == cond.block.nunique()
+
+
+# --- items side by side -------------------------------------------------------------------------
+
+def _jsonl(path):
+    import json
+
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_items_carry_source_references_tags_and_a_score_per_metric(full_run):
+    import sacrebleu
+    import unicodedata
+
+    from harness import results as hr
+
+    results, _ = full_run
+    items = hr.items(results)
+    tr = items[items.task == "translate_zh_en"]
+    assert len(tr) == 2 * 300
+    raw = {r["id"]: r for r in _jsonl(ROOT / "tasks" / "items" / "translate.jsonl")}
+    refs = {r["id"]: r for r in _jsonl(ROOT / "references" / "translate.jsonl")} \
+        if (ROOT / "references" / "translate.jsonl").exists() else None
+    for r in tr.to_dict("records"):
+        want = raw[r["item_id"]]
+        assert r["source"] == want["source"]
+        assert r["ref_key"] == want.get("ref_key", want["id"])
+        for tag in ("condition", "block", "pair", "origin", "script", "genre"):
+            assert r[tag] == str(want["meta"].get(tag, "")), tag
+        if refs is not None:
+            assert r["references"] == refs[r["ref_key"]]["references"]
+        assert r["reference"] == r["references"][0] and len(r["prompt_hash"]) == 12
+    # every metric of the leaderboard has its per-item score, and a score is the item scored alone
+    board = hr.leaderboard(results)
+    metrics = set(board[(board.task == "translate_zh_en") & (board.signature != "accounting|harness")].metric)
+    assert {f"score_{m}" for m in metrics} <= set(tr.columns)
+    nfkc = lambda s: unicodedata.normalize("NFKC", s)  # noqa: E731
+    lead = tr[(tr.model == "baseline/lead") & (tr.references.map(len) == 1)].head(5)
+    for r in lead.to_dict("records"):
+        ours = sacrebleu.corpus_chrf([nfkc(r["output"])], [[nfkc(r["reference"])]]).score
+        assert r["score_chrf"] == pytest.approx(ours, abs=1e-3)
+    # the pair tag joins each noisy passage to its cleaned twin, scored on the same reference
+    noisy = tr[(tr.model == "baseline/lead") & (tr.condition == "noisy-script")].set_index("pair")
+    clean = tr[(tr.model == "baseline/lead") & (tr.condition == "noisy-script-cleaned")].set_index("pair")
+    assert len(noisy) == len(clean) == 50 and set(noisy.index) == set(clean.index)
+    assert (noisy.ref_key == clean.ref_key[noisy.index]).all()
+
+
+def test_item_dtypes_do_not_depend_on_the_rows(openai_env, results):
+    """Only long documents (blocks 000…004) in a run: read_csv guesses int, the loader keeps str."""
+    from harness import results as hr
+
+    assert invoke("eval", "--model", "baseline/copy", "--task", "longdoc_zh_en", "--full", "--no-ci").exit_code == 0
+    path = next((results / "runs").glob("*/items.csv"))
+    assert pd.read_csv(path).block.dtype.kind == "i"  # what a plain read_csv makes of "000"
+    items = hr.items(results)
+    assert items.block.dtype == object and set(items.block) == {"000", "001", "002", "003", "004"}
+    assert items.error.dtype == object and (items.error == "").all()
+    assert str(items.prompt_tokens.dtype) == "Int64" and items.cost_usd.dtype == "float64"
+    assert str(items.cached.dtype) == "boolean" and items.score_chrf.dtype == "float64"
+    board = hr.leaderboard(results)
+    assert str(board.n.dtype) == "Int64" and board.value.dtype == "float64" and board.prompt_hash.dtype == object
+    assert str(board.created_at.dtype).startswith("datetime64") and board.created_at.dt.tz is not None
+
+
+# --- the wide file ------------------------------------------------------------------------------
+
+def _bounds(text: str) -> tuple[int, int]:
+    lo, _, hi = text.partition("–")
+    return int(lo), int(hi or lo)
+
+
+def test_wide_file_has_ci_n_and_integer_rank_bounds_matching_the_leaderboard(full_run):
+    from harness import results as hr
+
+    results, _ = full_run
+    wide = hr.wide(results).set_index(["task", "condition", "model"])
+    board = hr.leaderboard(results)
+    checked = 0
+    for r in board[board.metric.isin(["chrf", "bleu", "rougeL"])].to_dict("records"):
+        w = wide.loc[(r["task"], r["condition"], r["model"])]
+        m = r["metric"]
+        for col, mine in ((m, "value"), (f"{m}_ci_low", "ci_low"), (f"{m}_ci_high", "ci_high")):
+            assert (pd.isna(w[col]) and pd.isna(r[mine])) or w[col] == pytest.approx(r[mine]), (col, r)
+        assert w[f"{m}_n"] == r["n"] and w.prompt_hash == r["prompt_hash"] and w.run_id == r["run_id"]
+        checked += 1
+    assert checked > 100
+    ranked = wide[wide.rank_chrf != ""]
+    assert len(ranked) and str(ranked.rank_chrf_best.dtype) == "Int64"
+    for text, lo, hi in zip(ranked.rank_chrf, ranked.rank_chrf_best, ranked.rank_chrf_worst):
+        assert _bounds(text) == (lo, hi) and 1 <= lo <= hi
+    unranked = wide[wide.rank_chrf == ""]
+    assert unranked.rank_chrf_best.isna().all()
+    assert set(unranked.index.get_level_values("condition")) >= {"macro", "delta=noisy-script-minus-cleaned"}
+    raw = pd.read_csv(results / "leaderboard_wide.csv")
+    assert raw.rank_chrf_best.dropna().map(float.is_integer).all()  # whole numbers in a spreadsheet too
+
+
+# --- cost and tokens that add up -----------------------------------------------------------------
+
+def test_cost_is_zero_for_free_systems_and_empty_only_when_unknown(openai_env, results, tmp_path):
+    from harness import results as hr
+
+    items, refs = _items(6)
+    task = make_task(tmp_path / "t", items, refs)
+    for model in ("baseline/copy", "openai/no-such-price-model", "openai/gpt-4o-mini"):
+        out = invoke("eval", "--model", model, "--task", str(task), "--no-ci")
+        assert out.exit_code == 0, out.output
+    board = hr.leaderboard(results)
+    per_item = hr.items(results)
+    cost = board[board.metric == "cost_usd_total"].set_index(["model", "condition"])
+    assert cost.loc[("baseline/copy", "all"), "value"] == 0.0 and cost.loc[("baseline/copy", "all"), "cost_basis"] == "free"
+    assert (per_item[per_item.model == "baseline/copy"].cost_usd == 0.0).all()
+    unknown = cost.loc[("openai/no-such-price-model", "all")]
+    assert pd.isna(unknown.value) and unknown.cost_basis == "unknown"
+    priced = cost.loc[("openai/gpt-4o-mini", "all")]
+    mine = per_item[per_item.model == "openai/gpt-4o-mini"]
+    assert priced.cost_basis == "priced" and priced.value > 0
+    assert priced.value == pytest.approx(mine.cost_usd.sum(), rel=1e-3)  # the total is the items' sum
+    # tokens, mean and total, per model, task and condition, from the items
+    for model in ("openai/gpt-4o-mini", "openai/no-such-price-model"):
+        rows = board[board.model == model].set_index(["condition", "metric"]).value
+        its = per_item[per_item.model == model]
+        for cond, sel in [("all", its), *((c, its[its.condition == c]) for c in ("c0", "c1"))]:
+            for kind in ("prompt", "completion"):
+                assert rows[(cond, f"{kind}_tokens_total")] == sel[f"{kind}_tokens"].sum() > 0
+                assert rows[(cond, f"{kind}_tokens_mean")] == pytest.approx(sel[f"{kind}_tokens"].mean())
+
+
+# --- the README's analysis examples -------------------------------------------------------------
+
+def readme_blocks() -> list[tuple[str, str]]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return re.findall(r"^```([^\n]*)\n(.*?)^```", text, re.S | re.M)
+
+
+def test_every_readme_code_block_says_its_language():
+    blocks = readme_blocks()
+    assert blocks and all(lang.strip() for lang, _ in blocks), [b[:60] for lang, b in blocks if not lang.strip()]
+    assert sum(lang.strip() == "python" for lang, _ in blocks) >= 5
+
+
+def test_every_python_example_in_the_readme_runs_on_a_fresh_run(full_run, monkeypatch, capsys):
+    results, _ = full_run
+    monkeypatch.setenv("HARNESS_RESULTS", str(results))
+    scope: dict = {}
+    for k, (lang, code) in enumerate(b for b in readme_blocks() if b[0].strip() == "python"):
+        exec(compile(code, f"README.md python block {k + 1}", "exec"), scope)  # noqa: S102
+        printed = capsys.readouterr().out
+        assert printed.strip() and "Empty DataFrame" not in printed, (k + 1, printed)
+    assert "baseline/lead" in scope["worst"].model.tolist() + scope["chrf"].model.tolist()
+
+
+def test_printed_paths_follow_harness_results(full_run):
+    results, output = full_run
+    assert f"{results}/runs/" in output and f"leaderboard {results}/leaderboard.csv" in output
