@@ -234,10 +234,16 @@ def failed_models(counts: dict[str, dict], max_error_rate: float) -> list[str]:
 @click.option("--task", "task_names", multiple=True)
 @click.option("--condition", "conditions", multiple=True, help="e.g. all, asr-punctuated, origin=zh-original")
 @click.option("--metric", "metrics", multiple=True)
-def leaderboard(task_names, conditions, metrics) -> None:
-    """Print results/leaderboard.csv as tables (one per task and condition)."""
-    from .table import print_board_file
+@click.option("--history", "history", default=None, metavar="MODEL",
+              help="List every version of MODEL (prompt hash, item sample, run) with its scores.")
+def leaderboard(task_names, conditions, metrics, history) -> None:
+    """Print results/leaderboard.csv as tables (one per task and condition): each model's
+    latest version; --history MODEL lists them all."""
+    from .table import print_board_file, print_history
 
+    if history:
+        print_history(results_dir() / "leaderboard.csv", history)
+        return
     print_board_file(results_dir() / "leaderboard.csv", task_names, conditions or ("all",), metrics)
 
 

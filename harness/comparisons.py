@@ -27,7 +27,9 @@ from .leaderboard import SCHEMA_VERSION, item_set_id, metric_fn, now, pooled_rul
 
 PAIRWISE_COLUMNS = ["schema_version", "task", "condition", "metric", "model_a", "model_b", "value_a", "value_b",
                     "diff", "diff_ci_low", "diff_ci_high", "p_value", "significant", "n", "blocks", "item_set",
-                    "method", "signature", "inputs", "created_at"]
+                    "method", "signature", "inputs", "prompt_hash_a", "prompt_hash_b", "item_set_a", "item_set_b",
+                    "run_id_a", "run_id_b", "created_at"]
+SIDES = ["prompt_hash_a", "prompt_hash_b", "item_set_a", "item_set_b", "run_id_a", "run_id_b"]
 ALPHA = 0.05
 
 
@@ -52,6 +54,15 @@ class ModelStats:
     ids: list[str]
     stats: dict[str, np.ndarray]
     fingerprint: str = ""
+    asked: tuple[str, ...] = ()  # every item asked, answered or not
+    prompt_hash: str = ""
+    run_id: str = ""
+
+    def item_set(self, items: dict, view: str) -> str:
+        """The leaderboard's `item_set` of this model's row for a view (`all` or a condition)."""
+        metas = [{"id": i, "condition": items[i].condition} for i in self.asked]
+        inside = pooled_rule(metas)
+        return item_set_id(m["id"] for m in metas if (inside(m) if view == "all" else m["condition"] == view))
 
 
 def fingerprint(task, rows: "pd.DataFrame", scorers: dict) -> str:  # noqa: F821
@@ -99,7 +110,8 @@ def model_stats(task, rows: "pd.DataFrame", scorers: dict, scored=None,  # noqa:
                  for f, sc in scorers.items()}
     if path is not None and not path.exists():
         _save_stats(path, ids, stats)
-    return ModelStats(item_set_id(asked), ids, stats, fp)
+    first = lambda col: str(rows[col].iloc[0]) if col in rows and len(rows) else ""  # noqa: E731
+    return ModelStats(item_set_id(asked), ids, stats, fp, tuple(asked), first("prompt_hash"), first("run_id"))
 
 
 def _save_stats(path: Path, ids: list[str], stats: dict[str, np.ndarray]) -> None:
@@ -132,8 +144,16 @@ def pairwise_rows(task, outputs: dict[str, "pd.DataFrame"], created: str,  # noq
         if ma.sample != mb.sample:
             continue  # different samples: never compared (the table says so)
         inputs = _pair_inputs(ma, mb)
-        if previous and (a, b, inputs) in previous:
-            rows.extend(previous[a, b, inputs])
+        memo: dict[str, dict] = {}
+
+        def sides(view: str, ma=ma, mb=mb, memo=memo) -> dict:
+            if view not in memo:
+                memo[view] = {"prompt_hash_a": ma.prompt_hash, "prompt_hash_b": mb.prompt_hash,
+                              "item_set_a": ma.item_set(items, view), "item_set_b": mb.item_set(items, view),
+                              "run_id_a": ma.run_id, "run_id_b": mb.run_id}
+            return memo[view]
+        if previous and (a, b, inputs) in previous:  # same outputs: the tests stand, the sides are this run's
+            rows.extend({**r, **sides(str(r["condition"]))} for r in previous[a, b, inputs])
             continue
         in_b = set(mb.ids)
         common = [i for i in ma.ids if i in in_b]
@@ -169,7 +189,8 @@ def pairwise_rows(task, outputs: dict[str, "pd.DataFrame"], created: str,  # noq
                                  "p_value": round(res["p_value"], 4), "significant": st.significant(res, ALPHA),
                                  "n": len(sel), "blocks": res["blocks"],
                                  "item_set": item_set_id(common[k] for k in sel), "method": res["method"],
-                                 "signature": scorer.signature(), "inputs": inputs, "created_at": created})
+                                 "signature": scorer.signature(), "inputs": inputs, **sides(cond),
+                                 "created_at": created})
     return rows
 
 
@@ -200,21 +221,46 @@ def rank_table(board: "pd.DataFrame", pairwise: "pd.DataFrame") -> "pd.DataFrame
             key = (str(r["task"]), str(r["condition"]), str(r["metric"]))
             tests.setdefault((*key, r["model_a"]), []).append((r["model_b"], float(r["diff"]), float(r["p_value"]), ok))
             tests.setdefault((*key, r["model_b"]), []).append((r["model_a"], -float(r["diff"]), float(r["p_value"]), ok))
+    from .leaderboard import current
+
     wide: dict[tuple, dict] = {}
-    for r in board.to_dict("records"):
+    metrics: list[str] = []
+    for r in current(board).to_dict("records"):  # each model's latest version (the rows say which)
         key = (r["task"], r["condition"], r["model"])
         row = wide.setdefault(key, {"task": r["task"], "condition": r["condition"], "model": r["model"]})
-        row[r["metric"]], row["n"], row["n_errors"] = r["value"], r["n"], r["n_errors"]
-        if "item_set" in r:
-            row["item_set"] = r["item_set"]
-        peers = tests.get((str(r["task"]), str(r["condition"]), str(r["metric"]), r["model"]))
-        if peers and r["metric"] not in TARGET_ONE:  # closest to 1 is best: no direction to rank by
-            row[f"rank_{r['metric']}"] = _rank_range(peers, higher_is_better=r["metric"] not in LOWER_IS_BETTER)
-    return pd.DataFrame(sorted(wide.values(), key=lambda r: (r["task"], r["condition"], r["model"])))
+        metric = r["metric"]
+        metrics += [] if metric in metrics else [metric]
+        row[metric], row["n"], row["n_errors"] = r["value"], r["n"], r["n_errors"]
+        row.update({f"{metric}_ci_low": r.get("ci_low", math.nan), f"{metric}_ci_high": r.get("ci_high", math.nan),
+                    f"{metric}_n": r["n"]})
+        for col in ("item_set", "sample", "prompt_hash", "run_id"):
+            if col in r:
+                row.setdefault(col, r[col])
+        peers = tests.get((str(r["task"]), str(r["condition"]), str(metric), r["model"]))
+        if peers and metric not in TARGET_ONE:  # closest to 1 is best: no direction to rank by
+            lo, hi = _rank_range(peers, higher_is_better=metric not in LOWER_IS_BETTER)
+            row[f"rank_{metric}"] = str(lo) if lo == hi else f"{lo}–{hi}"
+            row[f"rank_{metric}_best"], row[f"rank_{metric}_worst"] = lo, hi
+    out = pd.DataFrame(sorted(wide.values(), key=lambda r: (r["task"], r["condition"], r["model"])))
+    if out.empty:
+        return out
+    order = [c for c in WIDE_FIXED if c in out]
+    for m in metrics:
+        order += [c for c in (m, f"{m}_ci_low", f"{m}_ci_high", f"{m}_n", f"rank_{m}", f"rank_{m}_best",
+                              f"rank_{m}_worst") if c in out and c not in order]
+    out = out[order + [c for c in out if c not in order]]
+    for c in out:
+        if (c.startswith("rank_") and c.endswith(("_best", "_worst"))) or (c.endswith("_n") and c[:-2] in metrics):
+            out[c] = out[c].astype("Int64")  # whole numbers, blank where no rank
+    return out
 
 
-def _rank_range(peers: list[tuple[str, float, float, bool]], higher_is_better: bool) -> str:
-    """peers: (other model, this − other, p, enough blocks). Holm over these comparisons."""
+WIDE_FIXED = ["task", "condition", "model", "prompt_hash", "sample", "item_set", "run_id", "n", "n_errors"]
+
+
+def _rank_range(peers: list[tuple[str, float, float, bool]], higher_is_better: bool) -> tuple[int, int]:
+    """peers: (other model, this − other, p, enough blocks). Holm over these comparisons:
+    (best rank, worst rank)."""
     adjusted = st.holm([p for _, _, p, _ in peers])
     better = worse = 0
     for (_, diff, _, ok), p in zip(peers, adjusted):
@@ -224,8 +270,7 @@ def _rank_range(peers: list[tuple[str, float, float, bool]], higher_is_better: b
             worse += 1  # this model significantly beats that one
         else:
             better += 1
-    lo, hi = better + 1, len(peers) + 1 - worse
-    return str(lo) if lo == hi else f"{lo}–{hi}"
+    return better + 1, len(peers) + 1 - worse
 
 
 def merge_judge_pairwise(results: Path, rows: list[dict]) -> None:
@@ -279,7 +324,9 @@ def refresh(results: Path, tasks, scored: dict | None = None) -> tuple["pd.DataF
                                   previous.get(task.id)))
     pairwise = pd.DataFrame(rows, columns=PAIRWISE_COLUMNS)
     board_path = results / "leaderboard.csv"
-    board = pd.read_csv(board_path, keep_default_na=False, na_values=[""]) if board_path.exists() else pd.DataFrame()
+    from .leaderboard import read
+
+    board = read(board_path) if board_path.exists() else pd.DataFrame()
     with locked(results / "pairwise.csv"):
         # keep comparisons of tasks not loaded this time
         old_path = results / "pairwise.csv"

@@ -24,10 +24,15 @@ import numpy as np
 from . import stats as st
 from .io import atomic_write_csv, locked
 
-SCHEMA_VERSION = 2  # 2: item_set column; `all`/tags/macro without the cleaned control; jackknife-t CIs
+SCHEMA_VERSION = 3  # 3: rows keyed by prompt_hash and item_set too; `sample` and `cost_basis` columns
 LEADERBOARD_COLUMNS = ["schema_version", "model", "task", "condition", "metric", "value", "ci_low", "ci_high",
-                       "n", "n_errors", "item_set", "signature", "prompt_hash", "run_id", "created_at"]
-KEY = ["model", "task", "condition", "metric"]
+                       "n", "n_errors", "item_set", "sample", "signature", "prompt_hash", "cost_basis", "run_id",
+                       "created_at"]
+# A run replaces only rows of the same prompt and items: other prompt versions and samples stay.
+KEY = ["model", "task", "condition", "metric", "prompt_hash", "item_set"]
+VERSION = ["prompt_hash", "sample"]  # what one version of a (model, task) is
+TEXT_COLUMNS = ["model", "task", "condition", "metric", "item_set", "sample", "signature", "prompt_hash",
+                "cost_basis", "run_id", "created_at"]
 TAGS = ("origin", "script", "genre")
 ACCOUNTING_SIGNATURE = "accounting|harness"
 NOISY, CLEANED = "noisy-script", "noisy-script-cleaned"
@@ -55,6 +60,14 @@ class Scored:
     @cached_property
     def blocks(self) -> list[str]:
         return [m["block"] for m in self.metas]
+
+    @cached_property
+    def sample(self) -> str:
+        """The item set of the `all` view (every item asked, answered or not): which sample
+        of the task every row of this (model, task) belongs to."""
+        everything = self.metas + self.error_metas
+        inside = pooled_rule(everything)
+        return item_set_id(m.get("id", k) for k, m in enumerate(everything) if inside(m))
 
 
 def item_set_id(ids) -> str:
@@ -122,7 +135,8 @@ def rows_for(sc: Scored, run_id: str, created_at: str, with_ci: bool = True) -> 
         if len(set(sc.conditions)) > 1:
             rows.extend(_macro_rows(sc, family, run_id, created_at, with_ci))
     rows.extend(_pair_delta_rows(sc, run_id, created_at, with_ci))
-    rows.extend(_accounting_rows(sc, run_id, created_at, errors_all, selections["all"][2]))
+    for cond, (sel, n_err, item_set) in selections.items():
+        rows.extend(_accounting_rows(sc, cond, sel, run_id, created_at, n_err, item_set))
     return rows
 
 
@@ -187,28 +201,50 @@ def _macro_rows(sc: Scored, family: str, run_id: str, created_at: str, with_ci: 
     return out
 
 
-def _accounting_rows(sc: Scored, run_id: str, created_at: str, n_err: int, item_set: str) -> list[dict]:
-    acc = sc.accounting
-    n = len(acc["finish_reason"])
-    length = sum(1 for f in acc["finish_reason"] if f == "length")
-    cost = [c for c in acc["cost_usd"] if c is not None and not (isinstance(c, float) and math.isnan(c))]
-    toks = [t for t in acc["completion_tokens"] if t is not None]
+def _known(values) -> list:
+    return [v for v in values if v is not None and v != "" and not (isinstance(v, float) and math.isnan(v))]
+
+
+def cost_basis(free: bool, costs: list) -> str:
+    """What `cost_usd_total` rests on: `free` (a baseline or embedded model: 0 by definition),
+    `priced` (litellm priced every answer), `unknown` (some answer has no price: no total)."""
+    if free:
+        return "free"
+    return "priced" if len(_known(costs)) == len(costs) else "unknown"
+
+
+def _accounting_rows(sc: Scored, cond: str, sel, run_id: str, created_at: str, n_err: int,
+                     item_set: str) -> list[dict]:
+    """Answers cut off, inputs truncated, tokens (mean and total) and cost of one view's answers."""
+    acc, n = sc.accounting, len(sel)
+    pick = lambda key: [acc.get(key, [None] * len(sc.metas))[i] for i in sel]  # noqa: E731
+    finish, truncated, costs = pick("finish_reason"), pick("input_truncated"), pick("cost_usd")
+    basis = cost_basis(bool(acc.get("free")), costs)
     values = {
-        "finish_length_rate": 100.0 * length / n if n else math.nan,
-        "input_truncated_rate": 100.0 * sum(bool(t) for t in acc["input_truncated"]) / n if n else math.nan,
-        "completion_tokens_mean": float(np.mean(toks)) if toks else math.nan,
-        "cost_usd_total": float(sum(cost)) if cost else math.nan,
+        "finish_length_rate": 100.0 * sum(1 for f in finish if f == "length") / n if n else math.nan,
+        "input_truncated_rate": 100.0 * sum(bool(t) for t in truncated) / n if n else math.nan,
     }
-    return [_row(sc, "all", k, v, math.nan, math.nan, n, n_err, item_set, ACCOUNTING_SIGNATURE, run_id, created_at)
+    for kind in ("prompt", "completion"):
+        toks = pick(f"{kind}_tokens")
+        known = [float(t) for t in _known(toks)]
+        values[f"{kind}_tokens_mean"] = float(np.mean(known)) if known else math.nan
+        values[f"{kind}_tokens_total"] = float(sum(known)) if known and len(known) == n else math.nan
+    values["cost_usd_total"] = (0.0 if basis == "free" else
+                                float(sum(map(float, costs))) if basis == "priced" else math.nan)
+    rows = [_row(sc, cond, k, v, math.nan, math.nan, n, n_err, item_set, ACCOUNTING_SIGNATURE, run_id, created_at)
             for k, v in values.items()]
+    rows[-1]["cost_basis"] = basis
+    if not math.isnan(values["cost_usd_total"]):  # dollars per item can be 1e-5: 4 decimals would say 0
+        rows[-1]["value"] = round(values["cost_usd_total"], 10)
+    return rows
 
 
 def _row(sc: Scored, cond: str, metric: str, value: float, lo: float, hi: float, n: int, n_err: int,
          item_set: str, signature: str, run_id: str, created_at: str) -> dict:
     return {"schema_version": SCHEMA_VERSION, "model": sc.model, "task": sc.task, "condition": cond,
             "metric": metric, "value": _r(value), "ci_low": _r(lo), "ci_high": _r(hi), "n": n,
-            "n_errors": n_err, "item_set": item_set, "signature": signature, "prompt_hash": sc.prompt_hash,
-            "run_id": run_id, "created_at": created_at}
+            "n_errors": n_err, "item_set": item_set, "sample": sc.sample, "signature": signature,
+            "prompt_hash": sc.prompt_hash, "cost_basis": "", "run_id": run_id, "created_at": created_at}
 
 
 def _r(x: float) -> float:
@@ -219,18 +255,100 @@ def now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def read(path: Path) -> "pd.DataFrame":  # noqa: F821
+    """The leaderboard file as written: text columns as str ('' when empty), numbers as float."""
+    import pandas as pd
+
+    df = pd.read_csv(path, keep_default_na=False, na_values=[""],
+                     dtype={c: str for c in TEXT_COLUMNS})
+    for c in TEXT_COLUMNS:
+        df[c] = df[c].fillna("").astype(str) if c in df else ""
+    return df
+
+
+def _keys(df: "pd.DataFrame") -> list[tuple]:  # noqa: F821
+    return list(map(tuple, df[KEY].fillna("").astype(str).values))
+
+
 def merge(path: Path, new_rows: list[dict]) -> "pd.DataFrame":  # noqa: F821
-    """Replace this run's keys in the leaderboard and keep every other row (atomic, locked)."""
+    """Replace the rows with this run's keys (same model, task, condition, metric, prompt and
+    items) and keep every other row: other prompt versions and samples stay (atomic, locked)."""
     import pandas as pd
 
     new = pd.DataFrame(new_rows, columns=LEADERBOARD_COLUMNS)
+    for c in TEXT_COLUMNS:
+        new[c] = new[c].fillna("").astype(str)
     with locked(path):
         if path.exists():
-            old = pd.read_csv(path, keep_default_na=False, na_values=[""])
+            old = read(path)
             if not old.empty:
-                keys = set(map(tuple, new[KEY].astype(str).values))
-                keep = ~old[KEY].astype(str).apply(tuple, axis=1).isin(keys)
+                mine = set(_keys(new))
+                keep = [k not in mine for k in _keys(old)]
                 new = pd.concat([old[keep], new], ignore_index=True)
         new = new.sort_values(["task", "condition", "metric", "model"], kind="stable").reset_index(drop=True)
         atomic_write_csv(new, path, LEADERBOARD_COLUMNS)
     return new
+
+
+# --- versions: one (model, task) may have rows from several prompts and samples -------------
+
+def _latest_version(df: "pd.DataFrame") -> dict[tuple, tuple]:  # noqa: F821
+    """(model, task) -> (prompt_hash, sample) of its most recently written row."""
+    cols = [c for c in VERSION if c in df]
+    order = [c for c in ("created_at", "run_id") if c in df]
+    latest = df.fillna({c: "" for c in cols})
+    latest = latest.sort_values(order, kind="stable", na_position="first") if order else latest
+    return {k: tuple(g[cols].iloc[-1].astype(str)) for k, g in latest.groupby(["model", "task"], sort=False)}
+
+
+def current(df: "pd.DataFrame") -> "pd.DataFrame":  # noqa: F821
+    """Each (model, task)'s latest version only: the rows sharing the prompt hash and sample
+    of its most recently written row (older prompts and other `--limit` samples are kept in
+    the file and listed by `versions`). A frame without version columns is returned as is."""
+    cols = [c for c in VERSION if c in df]
+    if df.empty or not cols:
+        return df
+    latest = _latest_version(df)
+    mine = [latest[(m, t)] == tuple(str(v) for v in vs)
+            for m, t, *vs in df[["model", "task", *cols]].fillna("").itertuples(index=False)]
+    return df[mine]
+
+
+def versions(df: "pd.DataFrame", model: str | None = None) -> "pd.DataFrame":  # noqa: F821
+    """One row per (model, task, prompt_hash, sample): when it last ran, its `all` scores (one
+    column per metric), and whether it is the version shown by default (`latest`)."""
+    import pandas as pd
+
+    if model is not None:
+        df = df[df.model == model]
+    if df.empty:
+        return pd.DataFrame(columns=["model", "task", "prompt_hash", "sample", "run_id", "created_at", "n",
+                                     "latest"])
+    latest = _latest_version(df)
+    out = []
+    for (m, t, ph, smp), g in df.fillna({"sample": ""}).groupby(["model", "task", "prompt_hash", "sample"], sort=False):
+        g = g.sort_values(["created_at", "run_id"], kind="stable")
+        alls = g[g.condition == "all"]
+        row = {"model": m, "task": t, "prompt_hash": ph, "sample": smp, "run_id": g.run_id.iloc[-1],
+               "created_at": g.created_at.iloc[-1],
+               "n": int(alls.n.max()) if len(alls) and pd.notna(alls.n.max()) else 0,
+               "latest": latest[(m, t)] == (str(ph), str(smp))}
+        row.update({r.metric: r.value for r in alls.itertuples() if r.signature != ACCOUNTING_SIGNATURE})
+        out.append(row)
+    return pd.DataFrame(out).sort_values(["model", "task", "created_at"], kind="stable").reset_index(drop=True)
+
+
+def version_note(shown: "pd.DataFrame", everything: "pd.DataFrame") -> str:  # noqa: F821
+    """Says which version of each model a table shows, and where the older ones are."""
+    if shown.empty or "prompt_hash" not in shown:
+        return ""
+    parts = []
+    for (m, t), g in shown.groupby(["model", "task"], sort=True):
+        older = everything[(everything.model == m) & (everything.task == t)]
+        n_old = len(older.drop_duplicates([c for c in VERSION if c in older])) - 1
+        smp = g["sample"].iloc[0] if "sample" in g else ""
+        text = f"{m}: prompt {g.prompt_hash.iloc[0] or '–'}, items {smp or '–'}, run {g.run_id.iloc[-1]}"
+        if n_old > 0:
+            text += f" ({n_old} older version(s): `harness leaderboard --history {m}`)"
+        parts.append(text)
+    return "latest version of each model: " + "; ".join(parts)

@@ -21,15 +21,24 @@ from .store import Store, request_key
 from .task import Item, Task
 
 
+def costs_nothing(model: str) -> bool:
+    """Baselines and embedded models run here: their cost is 0, not unknown."""
+    from .models import OFFLINE_MODELS, provider_of
+
+    return provider_of(model) in OFFLINE_MODELS
+
+
 def prompt_kind(model: str) -> str:
     from .models import prompt_kind as kind
 
     return kind(model)
 
-ITEM_COLUMNS = ["schema_version", "run_id", "model", "task", "item_id", "condition", "block", "origin", "script",
-                "prompt_hash", "output", "error", "attempts", "finish_reason", "input_truncated", "latency_s",
-                "prompt_tokens", "completion_tokens", "cost_usd", "cached", "endpoint", "model_version"]
-ITEMS_SCHEMA_VERSION = 2  # 2: endpoint and model_version columns
+ITEM_COLUMNS = ["schema_version", "run_id", "model", "task", "item_id", "ref_key", "condition", "block", "pair",
+                "origin", "script", "genre", "meta", "prompt_hash", "source", "reference", "references", "output",
+                "error", "attempts", "finish_reason", "input_truncated", "latency_s", "prompt_tokens",
+                "completion_tokens", "cost_usd", "cost_basis", "cached", "endpoint", "model_version"]
+# 3: source, reference(s), ref_key, every tag, meta, cost_basis (0 cost for free systems); 2: endpoint, model_version
+ITEMS_SCHEMA_VERSION = 3
 DEFAULT_LIMIT = 2  # items per task for the default offline run (make eval without MODEL)
 
 
@@ -173,7 +182,8 @@ def score(task: Task, model: str, outcomes: list[tuple[Item, Outcome]], extra_sc
     meta = lambda it: {"id": it.id, "condition": it.condition, "block": it.block,  # noqa: E731
                        **{k: it.meta.get(k) for k in ("origin", "script", "genre", "pair")}}
     acc = {k: [o.response.get(k) for _, o in answered] for k in
-           ("finish_reason", "cost_usd", "completion_tokens", "input_truncated")}
+           ("finish_reason", "cost_usd", "prompt_tokens", "completion_tokens", "input_truncated")}
+    acc["free"] = costs_nothing(model)
     return Scored(model, task.id, task.prompt_hash_for(prompt_kind(model)), [it.id for it in items], [meta(it) for it in items], stats,
                   scorers, [meta(it) for it, _ in errored], acc)
 
@@ -185,17 +195,27 @@ def item_rows(run_id: str, task: Task, model: str, outcomes: list[tuple[Item, Ou
         for i, iid in enumerate(scored.item_ids):
             values = scorer.score(scored.stats[family][i:i + 1])
             per_item.setdefault(iid, {}).update({f"score_{k}": round(v, 4) for k, v in values.items()})
-    rows, endpoint = [], answered_by(model)
+    from .leaderboard import cost_basis
+
+    rows, endpoint, free = [], answered_by(model), costs_nothing(model)
     for it, o in outcomes:
         r = o.response or {}
+        cost = r.get("cost_usd")
+        basis = cost_basis(free, [cost]) if o.response is not None else ""
+        tag = lambda k: "" if it.meta.get(k) is None else str(it.meta[k])  # noqa: E731
         rows.append({"schema_version": ITEMS_SCHEMA_VERSION, "run_id": run_id, "model": model, "task": task.id,
-                     "item_id": it.id,
-                     "condition": it.condition, "block": it.block, "origin": it.meta.get("origin", ""),
-                     "script": it.meta.get("script", ""), "prompt_hash": task.prompt_hash_for(prompt_kind(model)),
+                     "item_id": it.id, "ref_key": it.ref_key or it.id,
+                     "condition": it.condition, "block": it.block, "pair": tag("pair"), "origin": tag("origin"),
+                     "script": tag("script"), "genre": tag("genre"),
+                     "meta": json.dumps(it.meta, ensure_ascii=False, sort_keys=True, default=str),
+                     "prompt_hash": task.prompt_hash_for(prompt_kind(model)), "source": it.source,
+                     "reference": it.references[0] if it.references else "",
+                     "references": json.dumps(it.references, ensure_ascii=False),
                      "output": r.get("text", ""), "error": o.error or "", "attempts": o.attempts,
                      "finish_reason": r.get("finish_reason", ""), "input_truncated": r.get("input_truncated", ""),
                      "latency_s": r.get("latency_s", ""), "prompt_tokens": r.get("prompt_tokens", ""),
-                     "completion_tokens": r.get("completion_tokens", ""), "cost_usd": r.get("cost_usd", ""),
+                     "completion_tokens": r.get("completion_tokens", ""),
+                     "cost_usd": 0.0 if basis == "free" else ("" if cost is None else cost), "cost_basis": basis,
                      "cached": o.cached, "endpoint": endpoint, "model_version": r.get("model_version", ""),
                      **per_item.get(it.id, {})})
         for judge, j in (judged or {}).items():

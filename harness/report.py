@@ -84,7 +84,9 @@ def build(results: Path, out: Path) -> Path:
     board_path = results / "leaderboard.csv"
     if not board_path.exists():
         raise UserError(f"{board_path}: no leaderboard yet; run `make eval` first")
-    board = pd.read_csv(board_path, keep_default_na=False, na_values=[""])
+    from .leaderboard import current  # each model's latest version (issue 21)
+
+    board = current(pd.read_csv(board_path, keep_default_na=False, na_values=[""], dtype={"prompt_hash": str}))
     pair_path = results / "pairwise.csv"
     pairwise = pd.read_csv(pair_path, keep_default_na=False, na_values=[""]) if pair_path.exists() else pd.DataFrame()
     wide_path = results / "leaderboard_wide.csv"

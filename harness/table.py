@@ -17,8 +17,10 @@ def _fmt(v, lo, hi) -> str:
     return s
 
 
-def print_board(rows: list[dict], conditions=("all",), metrics=(), wide=None) -> None:
-    """One table per (task, condition): metrics down, models across, value [95% CI]."""
+def print_board(rows: list[dict], conditions=("all",), metrics=(), wide=None, everything=None) -> None:
+    """One table per (task, condition): metrics down, models across, value [95% CI].
+    `everything`: the whole leaderboard, when `rows` are its latest versions (the note under
+    each table says which version it shows and how many older ones there are)."""
     from rich.console import Console
     from rich.table import Table
 
@@ -39,7 +41,8 @@ def print_board(rows: list[dict], conditions=("all",), metrics=(), wide=None) ->
         if wide is not None and len(wide):
             w = wide[(wide.task == task) & (wide.condition == cond)].set_index("model")
             ranks = {(m, c[5:]): w.loc[m, c] for m in models if m in w.index
-                     for c in w.columns if c.startswith("rank_") and isinstance(w.loc[m, c], str)}
+                     for c in w.columns if c.startswith("rank_") and not c.endswith(("_best", "_worst"))
+                     and isinstance(w.loc[m, c], str) and w.loc[m, c]}
         for name in names:
             table.add_row(name, *[(_fmt(cell[m, name]["value"], cell[m, name]["ci_low"], cell[m, name]["ci_high"])
                                    + (f"  #{ranks[m, name]}" if (m, name) in ranks else ""))
@@ -48,6 +51,14 @@ def print_board(rows: list[dict], conditions=("all",), metrics=(), wide=None) ->
         note = sample_note(sel, models)
         if note:
             console.print(note, soft_wrap=True, highlight=False, markup=False)
+        if everything is not None:
+            import pandas as pd
+
+            from .leaderboard import version_note
+
+            note = version_note(pd.DataFrame(sel), everything[everything.task == task])
+            if note:
+                console.print(note, soft_wrap=True, highlight=False, markup=False)
 
 
 def sample_note(rows: list[dict], models: list[str]) -> str:
@@ -73,11 +84,40 @@ def print_board_file(path: Path, tasks=(), conditions=("all",), metrics=()) -> N
 
     if not path.exists():
         raise UserError(f"{path}: no leaderboard yet; run `make eval` first")
-    df = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    from .leaderboard import current, read
+
+    everything = read(path)
+    df = current(everything)
     if tasks:
         df = df[df["task"].isin(tasks)]
     if df.empty:
         raise UserError(f"{path}: no rows for task(s) {', '.join(tasks)}")
     wide_path = path.parent / "leaderboard_wide.csv"
     wide = pd.read_csv(wide_path, keep_default_na=False, dtype=str) if wide_path.exists() else None
-    print_board(df.to_dict("records"), conditions, metrics, wide)
+    print_board(df.to_dict("records"), conditions, metrics, wide, everything)
+
+
+def print_history(path: Path, model: str) -> None:
+    """Every version of one model on the leaderboard (prompt hash, sample, run) with its `all`
+    scores; the latest, shown by default, is marked."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .leaderboard import read, versions
+
+    if not path.exists():
+        raise UserError(f"{path}: no leaderboard yet; run `make eval` first")
+    board = read(path)
+    found = versions(board, model)
+    if found.empty:
+        known = ", ".join(sorted(m for m in set(board.model) if not m.startswith("judge:"))) or "none"
+        raise UserError(f"{path}: no rows for model {model!r} (models: {known})")
+    fixed = ["task", "prompt_hash", "sample", "run_id", "created_at", "n", "latest"]
+    scores = [c for c in found.columns if c not in fixed and c != "model"]
+    table = Table(title=f"{model}: every version in {path}", title_justify="left")
+    for c in fixed + scores:
+        table.add_column(c, justify="right" if c in scores or c == "n" else "left")
+    for r in found.to_dict("records"):
+        table.add_row(*[("yes" if r[c] else "") if c == "latest" else str(r[c]) for c in fixed],
+                      *[_fmt(r.get(c), None, None) for c in scores])
+    Console(width=max(120, 14 * len(fixed + scores))).print(table)

@@ -125,6 +125,7 @@ class Item:
     references: list[str]
     meta: dict[str, Any] = field(default_factory=dict)
     key_facts: list[str] = field(default_factory=list)
+    ref_key: str = ""  # the reference id the item points at ('' = its own id)
 
     @property
     def condition(self) -> str:
@@ -431,7 +432,7 @@ def _items(spec: TaskSpec, base: Path, via_datasets: bool = True, task_path: Pat
         facts = ref.get("key_facts", [])
         if "key_facts" in spec.metrics and not facts:
             raise UserError(f"{refs_path}: id {key}: task {spec.id} scores key_facts but the reference has none")
-        items.append(Item(iid, source, list(ref["references"]), meta, list(facts)))
+        items.append(Item(iid, source, list(ref["references"]), meta, list(facts), str(key)))
     if not items:
         raise UserError(f"{spec.items}: no items")
     return items
