@@ -24,9 +24,9 @@ import numpy as np
 from . import stats as st
 from .io import atomic_write_csv, locked
 
-SCHEMA_VERSION = 2  # 2: item_set column; `all`/tags/macro without the cleaned control; jackknife-t CIs
+SCHEMA_VERSION = 3  # 2: item_set column; `all`/tags/macro without the cleaned control; jackknife-t CIs; 3: note
 LEADERBOARD_COLUMNS = ["schema_version", "model", "task", "condition", "metric", "value", "ci_low", "ci_high",
-                       "n", "n_errors", "item_set", "signature", "prompt_hash", "run_id", "created_at"]
+                       "n", "n_errors", "item_set", "signature", "prompt_hash", "run_id", "created_at", "note"]
 KEY = ["model", "task", "condition", "metric"]
 TAGS = ("origin", "script", "genre")
 ACCOUNTING_SIGNATURE = "accounting|harness"
@@ -113,11 +113,12 @@ def rows_for(sc: Scored, run_id: str, created_at: str, with_ci: bool = True) -> 
         for cond, (sel, n_err, item_set) in selections.items():
             sel_blocks = [blocks[i] for i in sel]
             values = scorer.score(stats[sel]) if len(sel) else {n: math.nan for n in scorer.names}
+            n_ok = _n_scored(scorer, stats[sel])
             for name in scorer.names:
                 fn = metric_fn(scorer, name)
                 lo, hi = (st.bootstrap_ci(stats[sel], sel_blocks, fn) if with_ci and len(sel) > 1
                           else (math.nan, math.nan))
-                rows.append(_row(sc, cond, name, values[name], lo, hi, len(sel), n_err, item_set,
+                rows.append(_row(sc, cond, name, values[name], lo, hi, n_ok, n_err + len(sel) - n_ok, item_set,
                                  scorer.signature() + f"|ci:{st.SCORE_CI_METHOD}", run_id, created_at))
         if len(set(sc.conditions)) > 1:
             rows.extend(_macro_rows(sc, family, run_id, created_at, with_ci))
@@ -155,6 +156,12 @@ def _pair_delta_rows(sc: Scored, run_id: str, created_at: str, with_ci: bool) ->
     return out
 
 
+def _n_scored(scorer, stats: np.ndarray) -> int:
+    """Answered items the scorer could score: all of them, except where a scorer (the judge)
+    failed on some; those count in n_errors."""
+    return scorer.n_scored(stats) if hasattr(scorer, "n_scored") else len(stats)
+
+
 def metric_fn(scorer, name: str):
     """(summed stats, count) -> value of one metric name; vectorised where the scorer can be."""
     if hasattr(scorer, "score_matrix"):
@@ -178,7 +185,9 @@ def _macro_rows(sc: Scored, family: str, run_id: str, created_at: str, with_ci: 
     for name in scorer.names:
         parts = [(stats[c], [blocks[i] for i in c]) for c in cols]
         value, lo, hi, used = st.stratified_mean_ci(parts, metric_fn(scorer, name), with_ci=with_ci)
-        out.append(_row(sc, "macro", name, value, lo, hi, int(sum(len(cols[i]) for i in used)), errs, item_set_id(asked),
+        n_ok = sum(_n_scored(scorer, stats[cols[i]]) for i in used)
+        errs_all = errs + sum(len(cols[i]) - _n_scored(scorer, stats[cols[i]]) for i in used)
+        out.append(_row(sc, "macro", name, value, lo, hi, n_ok, errs_all, item_set_id(asked),
                         scorer.signature() + f"|macro:conditions-equal|ci:stratified-{st.CI_METHOD}",
                         run_id, created_at))
     return out

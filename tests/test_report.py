@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import main
+from harness.leaderboard import SCHEMA_VERSION
 from helpers import make_task
 
 
@@ -49,7 +50,7 @@ def test_pairwise_csv_contract_and_significance(evaluated):
     results, task = evaluated
     pw = pd.read_csv(results / "pairwise.csv")
     assert list(pw.columns[:6]) == ["schema_version", "task", "condition", "metric", "model_a", "model_b"]
-    assert (pw.schema_version == 2).all()
+    assert (pw.schema_version == SCHEMA_VERSION).all()
     chrf = pw[(pw.metric == "chrf") & (pw.condition == "all")]
     pair = chrf[(chrf.model_a == "baseline/copy") & (chrf.model_b == "openai/perfect")].iloc[0]
     assert pair["diff"] < 0 and pair.significant and pair.p_value < 0.05  # the reference beats copy
@@ -70,7 +71,7 @@ def test_leaderboard_csv_schema_is_pinned(evaluated):
     board = pd.read_csv(results / "leaderboard.csv")
     assert list(board.columns) == ["schema_version", "model", "task", "condition", "metric", "value", "ci_low",
                                    "ci_high", "n", "n_errors", "item_set", "signature", "prompt_hash", "run_id",
-                                   "created_at"]
+                                   "created_at", "note"]
     assert {"all", "macro", "asr", "clean"} <= set(board.condition)
     ok = board[board.metric == "chrf"].dropna(subset=["ci_low"])
     assert ((ok.ci_low <= ok.value + 1e-9) & (ok.value <= ok.ci_high + 1e-9)).all()
