@@ -187,14 +187,12 @@ def leaderboard(task_names, conditions, metrics) -> None:
 @click.option("--judge", "judges", multiple=True, callback=model_names,
               help="LLM judge model to meta-evaluate as well (repeatable).")
 @click.option("--segments", type=click.IntRange(min=1), default=None,
-              help="Use only the first N segments (a cheaper sample when a judge is asked).")
+              help="Use only the first N segments (a cheaper sample when a judge is asked); written to "
+              "results/meta/mqm_ted_zhen.first-N.csv, never merged with the full set's rows.")
 def meta_eval(reference, judges, segments) -> None:
     """Agreement of the metrics with expert MQM judgments (WMT21 TED zh→en): system- and
-    segment-level correlations with bootstrap CIs → results/meta/mqm_ted_zhen.csv."""
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
-
+    segment-level correlations with bootstrap CIs → results/meta/mqm_ted_zhen.csv (merged:
+    rows of another reference or judge not recomputed this time are kept)."""
     from .meta import run
 
     extra_for = None
@@ -214,21 +212,15 @@ def meta_eval(reference, judges, segments) -> None:
             for j in judges:
                 found.update(judge_scores(data, ref, j, lambda reqs: execute(reqs, store, Limits())))
             return found
-    rows, path = run(("ref", "refB") if reference == "both" else (reference,), extra_for, segments)
-    cell = {(r["reference"], r["metric"], r["level"], r["variant"], r["statistic"]): r["value"] for r in rows}
-    columns = [("system", "without_human", "pearson", "sys r"),
-               ("system", "without_human", "kendall", "sys τ"),
-               ("system", "with_human", "pearson", "sys r +human"),
-               ("system", "with_human", "kendall", "sys τ +human"),
-               ("segment", "pooled", "kendall", "seg τ pooled"),
-               ("segment", "item_avg", "kendall", "seg τ per item")]
-    table = Table(title="correlation with −MQM (13 MT systems; +human: with the other human translation)",
-                  title_justify="left", box=box.SIMPLE_HEAD)
-    for name in ("ref", "metric", *(c[3] for c in columns)):
-        table.add_column(name, justify="left" if name in ("ref", "metric") else "right", no_wrap=name == "metric")
-    for ref, metric in dict.fromkeys((r["reference"], r["metric"]) for r in rows):
-        table.add_row(ref, metric, *(f"{cell[ref, metric, *key[:3]]:+.3f}" for key in columns))
-    Console().print(table)
+    refs = ("ref", "refB") if reference == "both" else (reference,)
+    rows, path = run(refs, extra_for, segments)
+    from .meta import HUMAN
+    from .table import print_meta
+
+    print_meta([r for r in rows if r["reference"] in {HUMAN[x] for x in refs}])
+    if ".first-" in path.name:
+        click.echo(f"a sample of the first {segments} segments: written to its own file, never mixed with "
+                   "the full set's figures")
     click.echo(f"95% bootstrap CIs and n in {path}")
 
 
