@@ -253,14 +253,12 @@ def leaderboard(task_names, conditions, metrics, history) -> None:
 @click.option("--judge", "judges", multiple=True, callback=model_names,
               help="LLM judge model to meta-evaluate as well (repeatable).")
 @click.option("--segments", type=click.IntRange(min=1), default=None,
-              help="Use only the first N segments (a cheaper sample when a judge is asked).")
+              help="Use only the first N segments (a cheaper sample when a judge is asked); written to "
+              "results/meta/mqm_ted_zhen.first-N.csv, never merged with the full set's rows.")
 def meta_eval(reference, judges, segments) -> None:
     """Agreement of the metrics with expert MQM judgments (WMT21 TED zh→en): system- and
-    segment-level correlations with bootstrap CIs → results/meta/mqm_ted_zhen.csv."""
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
-
+    segment-level correlations with bootstrap CIs → results/meta/mqm_ted_zhen.csv (merged:
+    rows of another reference or judge not recomputed this time are kept)."""
     from .meta import run
 
     extra_for = None
@@ -280,21 +278,15 @@ def meta_eval(reference, judges, segments) -> None:
             for j in judges:
                 found.update(judge_scores(data, ref, j, lambda reqs: execute(reqs, store, Limits())))
             return found
-    rows, path = run(("ref", "refB") if reference == "both" else (reference,), extra_for, segments)
-    cell = {(r["reference"], r["metric"], r["level"], r["variant"], r["statistic"]): r["value"] for r in rows}
-    columns = [("system", "without_human", "pearson", "sys r"),
-               ("system", "without_human", "kendall", "sys τ"),
-               ("system", "with_human", "pearson", "sys r +human"),
-               ("system", "with_human", "kendall", "sys τ +human"),
-               ("segment", "pooled", "kendall", "seg τ pooled"),
-               ("segment", "item_avg", "kendall", "seg τ per item")]
-    table = Table(title="correlation with −MQM (13 MT systems; +human: with the other human translation)",
-                  title_justify="left", box=box.SIMPLE_HEAD)
-    for name in ("ref", "metric", *(c[3] for c in columns)):
-        table.add_column(name, justify="left" if name in ("ref", "metric") else "right", no_wrap=name == "metric")
-    for ref, metric in dict.fromkeys((r["reference"], r["metric"]) for r in rows):
-        table.add_row(ref, metric, *(f"{cell[ref, metric, *key[:3]]:+.3f}" for key in columns))
-    Console().print(table)
+    refs = ("ref", "refB") if reference == "both" else (reference,)
+    rows, path = run(refs, extra_for, segments)
+    from .meta import HUMAN
+    from .table import print_meta
+
+    print_meta([r for r in rows if r["reference"] in {HUMAN[x] for x in refs}])
+    if ".first-" in path.name:
+        click.echo(f"a sample of the first {segments} segments: written to its own file, never mixed with "
+                   "the full set's figures")
     click.echo(f"95% bootstrap CIs and n in {path}")
 
 
@@ -304,12 +296,12 @@ def meta_eval(reference, judges, segments) -> None:
 @click.option("--judge", required=True, callback=model_names, help="litellm model that judges.")
 @click.option("--task", "task_names", multiple=True, help="Default: every task both models were evaluated on.")
 def compare(models, judge, task_names) -> None:
-    """Ask a judge which of two models' outputs is better, in both orders (a flip is a tie)."""
-    import math
-
+    """Ask a judge which of two models' outputs is better, in both orders (a flip is a tie).
+    Exit 1 (after writing every row) when no pair of outputs could be compared."""
     from .comparisons import latest_outputs, merge_judge_pairwise, refresh
     from .judging import compare as judge_pair
-    from .leaderboard import SCHEMA_VERSION, merge, now
+    from .judging import position_row
+    from .leaderboard import merge, now
     from .models import preflight
     from .pipeline import execute, store_path
     from .runner import Limits
@@ -323,26 +315,37 @@ def compare(models, judge, task_names) -> None:
     if not tasks:
         raise UserError(f"no task has outputs of both {a} and {b}; run `harness eval --model {a} --model {b}` first")
     store = Store(store_path(results_dir()))
-    created, rows, board = now(), [], []
+    created, rows, board, failed = now(), [], [], []
     try:
         for t in tasks:
             outs = [{r.item_id: r.output for r in latest[(m, t.id)].itertuples() if not r.error} for m in (a, b)]
-            row, consistency = judge_pair(t, outs[0], outs[1], a, b, judge,
-                                          lambda reqs: execute(reqs, store, Limits()), created)
+            row, tally = judge_pair(t, outs[0], outs[1], a, b, judge,
+                                    lambda reqs: execute(reqs, store, Limits()), created)
             rows.append(row)
-            board.append({"schema_version": SCHEMA_VERSION, "model": f"judge:{judge}", "task": t.id, "condition": "all",
-                          "metric": "judge_position_consistency", "value": consistency, "ci_low": math.nan,
-                          "ci_high": math.nan, "n": row["n"], "n_errors": 0,
-                          "signature": f"judge-reliability|judge:{judge}|pairwise-both-orders", "prompt_hash": "",
-                          "run_id": "compare", "created_at": created})
+            board.append(position_row(judge, t.id, tally, created))
+            if tally.failed:
+                from .secrets import redact
+
+                click.echo(redact(f"{t.id}: {tally.failed} of {2 * tally.asked} judge verdicts failed "
+                           f"(first: {tally.first_failure}); a pair counts only when both orders parse"), err=True)
+            if not tally.compared:
+                failed.append(f"{t.id}: no pair of outputs could be compared: " + (
+                    f"{tally.failed} of {2 * tally.asked} judge verdicts failed (first: {tally.first_failure})"
+                    if tally.failed else "the two models share no answered item"))
+                continue
             click.echo(f"{t.id}: {a} wins {row['value_a']:.1f}%, {b} wins {row['value_b']:.1f}%, "
                        f"difference {row['diff']:+.1f} [{row['diff_ci_low']:+.1f}, {row['diff_ci_high']:+.1f}] "
-                       f"(p = {row['p_value']:.3f}, n = {row['n']}); position consistency {consistency:.1f}%")
+                       f"(p = {row['p_value']:.3f}, n = {row['n']}); position consistency {tally.consistency:.1f}%")
     finally:
         store.close()
     merge_judge_pairwise(results_dir(), rows)
     merge(results_dir() / "leaderboard.csv", board)
     refresh(results_dir(), tasks)
+    if failed:
+        from .secrets import redact
+
+        click.echo("error: " + redact(failed[0]), err=True)
+        sys.exit(1)
 
 
 @main.command()

@@ -110,6 +110,10 @@ def pairwise_request(judge: str, rubric: Rubric, item, first: str, second: str, 
     return Request(judge, messages, settings, request_key(judge, messages, settings, ident), tag=tag, identity=ident)
 
 
+class _NotJSON(ValueError):
+    """The reply holds no complete JSON object (as opposed to a JSON object with bad content)."""
+
+
 def _json(text: str) -> dict:
     text = text.strip()
     fenced = re.search(r"```(?:json)?\s*(\{.*\})\s*```", text, re.S)
@@ -120,17 +124,28 @@ def _json(text: str) -> dict:
     except json.JSONDecodeError:
         start, end = text.find("{"), text.rfind("}")
         if start < 0 or end <= start:
-            raise ValueError("no JSON object in the reply") from None
+            raise _NotJSON("no JSON object in the reply") from None
         try:
             data = json.loads(text[start:end + 1])
         except json.JSONDecodeError as exc:
-            raise ValueError(f"malformed JSON ({exc.msg})") from None
+            raise _NotJSON(f"malformed JSON ({exc.msg})") from None
     if not isinstance(data, dict):
         raise ValueError("the reply is not a JSON object")
     return data
 
 
-def parse_pointwise(rubric: Rubric, text: str) -> tuple[dict[str, float] | None, str, str | None]:
+CUT_OFF = ("parse failure: the reply was cut off at max_tokens (finish_reason length) before its JSON "
+           "was complete")
+
+
+def _failure(exc: ValueError, finish_reason: str | None) -> str:
+    """The reason a reply did not parse; a reply cut at max_tokens says so (a judge looping
+    inside a JSON string never closes it, which is not 'no JSON object')."""
+    return CUT_OFF if finish_reason == "length" and isinstance(exc, _NotJSON) else f"parse failure: {exc}"
+
+
+def parse_pointwise(rubric: Rubric, text: str, finish_reason: str | None = None
+                    ) -> tuple[dict[str, float] | None, str, str | None]:
     """(scores per dimension + overall, rationale, failure) from a judge reply."""
     try:
         data = _json(text)
@@ -160,14 +175,14 @@ def parse_pointwise(rubric: Rubric, text: str) -> tuple[dict[str, float] | None,
         scores["overall"] = float(np.mean([scores[n] for n in rubric.dimensions]))
         return scores, rationale, None
     except ValueError as exc:
-        return None, "", f"parse failure: {exc}"
+        return None, "", _failure(exc, finish_reason)
 
 
-def parse_pairwise(text: str) -> tuple[str | None, str | None]:
+def parse_pairwise(text: str, finish_reason: str | None = None) -> tuple[str | None, str | None]:
     try:
         winner = _json(text).get("winner")
     except ValueError as exc:
-        return None, f"parse failure: {exc}"
+        return None, _failure(exc, finish_reason)
     if winner not in ("A", "B", "tie"):
         return None, f"parse failure: winner {winner!r} is not A, B or tie"
     return winner, None
@@ -207,6 +222,10 @@ class JudgeScores:
 
     def score(self, stats: np.ndarray) -> dict[str, float]:
         return self.score_sums(stats.sum(axis=0), len(stats))
+
+    def n_scored(self, stats: np.ndarray) -> int:
+        """Items of `stats` the judge scored (its failures are in the view but not in n)."""
+        return int(stats[:, -1].sum()) if len(stats) else 0
 
     def score_sums(self, total: np.ndarray, n: float) -> dict[str, float]:
         valid = total[-1]

@@ -24,15 +24,15 @@ import numpy as np
 from . import stats as st
 from .io import atomic_write_csv, locked
 
-SCHEMA_VERSION = 3  # 3: rows keyed by prompt_hash and item_set too; `sample` and `cost_basis` columns
+SCHEMA_VERSION = 3  # 3: keyed by prompt_hash and item_set too; `sample`, `cost_basis`, `note`; judge n = judged
 LEADERBOARD_COLUMNS = ["schema_version", "model", "task", "condition", "metric", "value", "ci_low", "ci_high",
                        "n", "n_errors", "item_set", "sample", "signature", "prompt_hash", "cost_basis", "run_id",
-                       "created_at"]
+                       "created_at", "note"]
 # A run replaces only rows of the same prompt and items: other prompt versions and samples stay.
 KEY = ["model", "task", "condition", "metric", "prompt_hash", "item_set"]
 VERSION = ["prompt_hash", "sample"]  # what one version of a (model, task) is
 TEXT_COLUMNS = ["model", "task", "condition", "metric", "item_set", "sample", "signature", "prompt_hash",
-                "cost_basis", "run_id", "created_at"]
+                "cost_basis", "run_id", "created_at", "note"]
 TAGS = ("origin", "script", "genre")
 ACCOUNTING_SIGNATURE = "accounting|harness"
 NOISY, CLEANED = "noisy-script", "noisy-script-cleaned"
@@ -126,11 +126,12 @@ def rows_for(sc: Scored, run_id: str, created_at: str, with_ci: bool = True) -> 
         for cond, (sel, n_err, item_set) in selections.items():
             sel_blocks = [blocks[i] for i in sel]
             values = scorer.score(stats[sel]) if len(sel) else {n: math.nan for n in scorer.names}
+            n_ok = _n_scored(scorer, stats[sel])
             for name in scorer.names:
                 fn = metric_fn(scorer, name)
                 lo, hi = (st.bootstrap_ci(stats[sel], sel_blocks, fn) if with_ci and len(sel) > 1
                           else (math.nan, math.nan))
-                rows.append(_row(sc, cond, name, values[name], lo, hi, len(sel), n_err, item_set,
+                rows.append(_row(sc, cond, name, values[name], lo, hi, n_ok, n_err + len(sel) - n_ok, item_set,
                                  scorer.signature() + f"|ci:{st.SCORE_CI_METHOD}", run_id, created_at))
         if len(set(sc.conditions)) > 1:
             rows.extend(_macro_rows(sc, family, run_id, created_at, with_ci))
@@ -169,6 +170,12 @@ def _pair_delta_rows(sc: Scored, run_id: str, created_at: str, with_ci: bool) ->
     return out
 
 
+def _n_scored(scorer, stats: np.ndarray) -> int:
+    """Answered items the scorer could score: all of them, except where a scorer (the judge)
+    failed on some; those count in n_errors."""
+    return scorer.n_scored(stats) if hasattr(scorer, "n_scored") else len(stats)
+
+
 def metric_fn(scorer, name: str):
     """(summed stats, count) -> value of one metric name; vectorised where the scorer can be."""
     if hasattr(scorer, "score_matrix"):
@@ -192,7 +199,9 @@ def _macro_rows(sc: Scored, family: str, run_id: str, created_at: str, with_ci: 
     for name in scorer.names:
         parts = [(stats[c], [blocks[i] for i in c]) for c in cols]
         value, lo, hi, used = st.stratified_mean_ci(parts, metric_fn(scorer, name), with_ci=with_ci)
-        out.append(_row(sc, "macro", name, value, lo, hi, int(sum(len(cols[i]) for i in used)), errs, item_set_id(asked),
+        n_ok = sum(_n_scored(scorer, stats[cols[i]]) for i in used)
+        errs_all = errs + sum(len(cols[i]) - _n_scored(scorer, stats[cols[i]]) for i in used)
+        out.append(_row(sc, "macro", name, value, lo, hi, n_ok, errs_all, item_set_id(asked),
                         # how many conditions the mean is over: those where the metric is undefined
                         # (no numbers, no key facts) are left out of the value and the CI alike
                         scorer.signature() + f"|macro:conditions-equal|conditions:{len(used)}of{len(names)}"

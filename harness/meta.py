@@ -35,11 +35,12 @@ from .errors import UserError
 from .paths import TASKS
 from .task import Item
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: `segments` and `note` columns
 DATASET = "mqm_ted_zhen"
 DATA = TASKS / "meta" / DATASET / f"{DATASET}.tsv"
 COLUMNS = ["schema_version", "dataset", "reference", "metric", "level", "variant", "statistic", "value",
-           "ci_low", "ci_high", "n", "signature"]
+           "ci_low", "ci_high", "n", "segments", "signature", "note"]
+KEY = ["reference", "metric", "level", "variant", "statistic"]
 HUMAN = {"ref": "ref.A", "refB": "ref.B"}  # name in the file -> name in the published table
 SPAN = re.compile(r"</?v>")
 MQM_SIGNATURE = ("mqm(major=5,minor=1,minor-punct=0.1,non-translation=25,"
@@ -309,6 +310,26 @@ def segment_level(metric: MetricScores, pairs: SegmentPairs, weights: np.ndarray
             Correlation("segment", "item_avg", "kendall", avg, st.percentile_ci(avg_r), int(ok.sum()))]
 
 
+def undefined_reason(metric: MetricScores, c: Correlation, systems: list[str]) -> str:
+    """Why a correlation is NaN, in words (a constant judge gives one: nothing to rank)."""
+    if not math.isnan(c.value):
+        return ""
+    if c.level == "system":
+        values = [metric.system[s] for s in systems]
+        if any(math.isnan(v) for v in values):
+            return "no score for some systems: correlation undefined"
+        if len(set(values)) == 1:
+            return f"constant scores ({values[0]:g} for every system): correlation undefined"
+        return "correlation undefined"
+    seg = np.stack([metric.segment[s] for s in systems])
+    finite = seg[~np.isnan(seg)]
+    if not len(finite):
+        return "no segment scored: correlation undefined"
+    if len(np.unique(finite)) == 1:
+        return f"constant scores ({finite[0]:g} on every segment): correlation undefined"
+    return "no segment where both the metric and MQM vary: correlation undefined"
+
+
 # --- the whole evaluation ---------------------------------------------------------------
 
 def evaluate(data: MQMSet, references: tuple[str, ...] = ("ref", "refB"),
@@ -337,14 +358,16 @@ def evaluate(data: MQMSet, references: tuple[str, ...] = ("ref", "refB"),
             raise UserError(f"reference must be one of {', '.join(HUMAN)}, not {ref!r}")
         others = [s for s in data.systems if s != ref]  # the other human translation included
         for metric in score_systems(data, ref, others, weights, scorers):
-            found = (system_level(metric, mqm, mqm_r, others, "with_human")
-                     + system_level(metric, mqm, mqm_r, data.mt_systems, "without_human")
-                     + segment_level(metric, pairs, weights))
-            for c in found:
+            found = [(c, others) for c in system_level(metric, mqm, mqm_r, others, "with_human")]
+            found += [(c, data.mt_systems) for c in system_level(metric, mqm, mqm_r, data.mt_systems, "without_human")
+                      + segment_level(metric, pairs, weights)]
+            for c, systems in found:
                 rows.append({"schema_version": SCHEMA_VERSION, "dataset": DATASET, "reference": HUMAN[ref],
                              "metric": metric.name, "level": c.level, "variant": c.variant,
                              "statistic": c.statistic, "value": c.value, "ci_low": c.ci[0], "ci_high": c.ci[1],
-                             "n": c.n, "signature": _signature(metric, ref, c, resamples, seed)})
+                             "n": c.n, "segments": len(data.seg_ids),
+                             "signature": _signature(metric, ref, c, resamples, seed),
+                             "note": undefined_reason(metric, c, systems)})
     return rows
 
 
@@ -354,28 +377,53 @@ def _signature(metric: MetricScores, ref: str, c: Correlation, resamples: int, s
             f"|ci:bootstrap-segments:{resamples}:seed{seed}")
 
 
-def output_path() -> Path:
+def output_path(segments: int | None = None) -> Path:
+    """results/meta/mqm_ted_zhen.csv for the full set; a sample of the first N segments
+    writes mqm_ted_zhen.first-N.csv, so its figures never mix with the full set's."""
     from .paths import results_dir
 
-    return results_dir() / "meta" / f"{DATASET}.csv"
+    suffix = f".first-{segments}" if segments else ""
+    return results_dir() / "meta" / f"{DATASET}{suffix}.csv"
+
+
+def merge_rows(path: Path, rows: list[dict]) -> "pd.DataFrame":  # noqa: F821
+    """Replace the (reference, metric, level, variant, statistic) rows just computed and keep
+    every other row of the file (another reference, a judge not asked this time)."""
+    import pandas as pd
+
+    from .io import atomic_write_csv, locked
+
+    new = pd.DataFrame(rows, columns=COLUMNS)
+    new[["value", "ci_low", "ci_high"]] = new[["value", "ci_low", "ci_high"]].astype(float).round(4)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with locked(path):
+        if path.exists():
+            old = pd.read_csv(path, keep_default_na=False, na_values=[""])
+            if len(old) and set(KEY) <= set(old.columns):
+                old = old.reindex(columns=COLUMNS)
+                done = set(map(tuple, new[KEY].astype(str).values))
+                keep = ~old[KEY].astype(str).apply(tuple, axis=1).isin(done)
+                new = pd.concat([old[keep], new], ignore_index=True)
+        rank = {r: k for k, r in enumerate(HUMAN.values())}
+        new["_order"] = new.reference.map(rank).fillna(len(rank)) * 2 + new.metric.astype(str).str.startswith("judge:")
+        new = new.sort_values("_order", kind="stable").drop(columns="_order").reset_index(drop=True)
+        atomic_write_csv(new, path, COLUMNS)
+    return new
 
 
 def run(references: tuple[str, ...] = ("ref", "refB"),
         extra_for=None, segments: int | None = None) -> tuple[list[dict], Path]:
-    """Load the data, evaluate, write results/meta/mqm_ted_zhen.csv atomically.
-    `extra_for(data, ref)` may add scores computed elsewhere (a judge) for that reference."""
-    import pandas as pd
-
-    from .io import atomic_write_csv
-
+    """Load the data, evaluate, merge into results/meta/mqm_ted_zhen.csv (a sample of the
+    first N segments: mqm_ted_zhen.first-N.csv) atomically. `extra_for(data, ref)` may add
+    scores computed elsewhere (a judge) for that reference. Returns every row of the file."""
     data = load_mqm()
-    if segments:
+    if segments and segments < len(data.seg_ids):
         data = data.head(segments)
+    else:
+        segments = None  # the whole set: the main file
     rows = []
     for ref in references:
         rows += evaluate(data, (ref,), extra_for(data, ref) if extra_for else None)
-    df = pd.DataFrame(rows, columns=COLUMNS)
-    df[["value", "ci_low", "ci_high"]] = df[["value", "ci_low", "ci_high"]].astype(float).round(4)
-    path = output_path()
-    atomic_write_csv(df, path, COLUMNS)
-    return rows, path
+    path = output_path(segments)
+    merged = merge_rows(path, rows)
+    return merged.to_dict("records"), path

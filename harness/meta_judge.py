@@ -23,7 +23,7 @@ def judge_scores(data, reference: str, judge: str, ask) -> dict[str, dict[tuple[
     out: dict[str, dict] = {f"judge:{judge}:ref-free": {}, f"judge:{judge}:with-ref": {}}
     for o in ask(reqs):
         variant, system, seg = o.request.tag
-        scores = parse_pointwise(rubric, o.response["text"])[0] if o.response else None
+        scores = parse_pointwise(rubric, o.response["text"], o.response.get("finish_reason"))[0] if o.response else None
         if scores is not None:
             out[f"judge:{judge}:{variant}"][(system, seg)] = scores["overall"]
     return out

@@ -290,10 +290,11 @@ def run_eval(tasks: list[Task], opts: RunOptions, results: Path) -> tuple[str, "
             from .judging import reliability_rows
 
             by_model = {m: judged[(j, task.id, m)] for m in opts.models if (j, task.id, m) in judged}
-            consistency = [r["consistency"] for r in judge_rows if r["judge"] == j and r["row"]["task"] == task.id
-                           and not math.isnan(r["consistency"])]
-            board_rows.extend(reliability_rows(j, task, by_model, chrf_by_model, run_id, created,
-                                               float(np.mean(consistency)) if consistency else None))
+            from .judging import PairwiseTally
+
+            tallies = [r["tally"] for r in judge_rows if r["judge"] == j and r["row"]["task"] == task.id]
+            pooled_tally = sum(tallies, PairwiseTally()) if tallies else None  # every model pair of the task
+            board_rows.extend(reliability_rows(j, task, by_model, chrf_by_model, run_id, created, pooled_tally))
     run_dir = results / "runs" / run_id
     metric_cols = sorted({k for r in all_items for k in r if k.startswith(("score_", "judge:"))})
     atomic_write_csv(pd.DataFrame(all_items), run_dir / "items.csv", ITEM_COLUMNS + metric_cols)
@@ -341,10 +342,9 @@ def _judge_comparisons(tasks, answers: dict, opts: RunOptions, store: Store, cre
             for a, b in model_pairs(opts.models):
                 oa = {i: t for (m, tid, i), t in answers.items() if m == a and tid == task.id}
                 ob = {i: t for (m, tid, i), t in answers.items() if m == b and tid == task.id}
-                row, consistency = compare(task, oa, ob, a, b, judge,
-                                           lambda reqs: execute(reqs, store, opts.limits, refresh=opts.refresh),
-                                           created)
-                out.append({"judge": judge, "row": row, "consistency": consistency})
+                row, tally = compare(task, oa, ob, a, b, judge,
+                                     lambda reqs: execute(reqs, store, opts.limits, refresh=opts.refresh), created)
+                out.append({"judge": judge, "row": row, "tally": tally})
     return out
 
 

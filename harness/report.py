@@ -1,96 +1,84 @@
-"""`harness report`: one static HTML file (inline CSS and SVG, no script, no network) with the
-leaderboard and its CI whiskers, the pairwise win matrix, a per-condition chart and a
-side-by-side view of items."""
+"""`harness report`: one static HTML file (inline CSS and SVG, no script, no network).
+
+Per task: the leaderboard (models as rows, the model column frozen while the metrics
+scroll), the pairwise win matrix, a per-condition chart, the judge section (its rubric
+scores per model, its both-order verdicts, how far to trust it) and items side by side.
+Then the meta-evaluation: each metric's and judge's system-level correlation with expert
+MQM per reference. Judge pseudo-models (`judge:<name>` rows of the leaderboard) appear only
+in the judge section; models run on different item samples are marked, never ranked
+together."""
 
 from __future__ import annotations
 
 import json
 import math
-from html import escape
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .io import atomic_write_text
+from .report_charts import PALETTE, bar_chart, dot_chart, num, whisker
 
-PALETTE = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C"]
 ITEMS_PER_TASK = 20
+JUDGE_PREFIX = "judge:"
+GOOD_VALUES = {  # what each judge reliability figure means, and what a good value is
+    "judge_parse_failure_rate": ("parse failures", "% of the judge's replies that did not parse or had a score "
+                                 "out of range (left out of its scores). Good: 0%; more than a few % and its "
+                                 "scores rest on a subset."),
+    "judge_position_consistency": ("position consistency", "% of compared pairs whose verdict survives swapping "
+                                   "the order (a flip counts as a tie). Good: near 100%; 50% or less means "
+                                   "the order of presentation decides."),
+    "judge_self_agreement": ("self-agreement", "% of repeated items given the identical score when asked again "
+                             "at temperature 0. Good: near 100%."),
+    "judge_spearman_chrf": ("agreement with chrF", "Spearman correlation of the judge's overall score with "
+                            "per-item chrF. Good: clearly positive (0.3 or more); near 0 means it ignores what "
+                            "chrF sees, negative is suspicious."),
+}
+META_COLUMNS = [("system", "without_human", "pearson", "sys r [95% CI]"), ("system", "without_human", "kendall", "sys τ"),
+                ("segment", "item_avg", "kendall", "seg τ")]
 
 
-def _esc(text) -> str:
-    """Any string that enters the SVG (condition, model, metric names come from users'
-    files) is text, never markup: the chart is inserted into the page unescaped."""
-    return escape(str(text), quote=True)
+@dataclass
+class ReportData:
+    """Everything the report shows, read once from the results folder."""
+
+    board: "pd.DataFrame"  # noqa: F821 - leaderboard.csv
+    pairwise: "pd.DataFrame"  # noqa: F821 - pairwise.csv without judge rows
+    judge_pairwise: "pd.DataFrame"  # noqa: F821 - judges' both-order verdicts
+    wide: "pd.DataFrame"  # noqa: F821
+    tasks: dict
+    outputs: dict
+    meta: list[tuple[str, "pd.DataFrame"]] = field(default_factory=list)  # noqa: F821
+    generated: str = ""
 
 
-def _num(x) -> float:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return math.nan
-    return v
-
-
-def _whisker(value, lo, hi, scale: float) -> str:
-    """A small SVG: a bar for the value and a line for its 95% CI."""
-    v, lo, hi = _num(value), _num(lo), _num(hi)
-    if math.isnan(v) or not scale:
-        return ""
-    w = 120
-    x = lambda t: max(0.0, min(w, w * t / scale))  # noqa: E731
-    parts = [f'<rect x="0" y="4" width="{x(v):.1f}" height="8" fill="#9ecae1"/>']
-    if not (math.isnan(lo) or math.isnan(hi)):
-        parts.append(f'<line x1="{x(lo):.1f}" x2="{x(hi):.1f}" y1="8" y2="8" stroke="#08306b" stroke-width="1.5"/>')
-        parts += [f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="4" y2="12" stroke="#08306b"/>' for t in (lo, hi)]
-    return f'<svg width="{w}" height="16" role="img" aria-label="CI">{"".join(parts)}</svg>'
-
-
-def _condition_chart(rows, models: list[str], metric: str) -> str:
-    conds = [c for c in dict.fromkeys(r["condition"] for r in rows) if "=" not in c]
-    if len(conds) < 2:
-        return ""
-    cell = {(r["condition"], r["model"]): r for r in rows}
-    scale = max([_num(r["ci_high"]) if not math.isnan(_num(r["ci_high"])) else _num(r["value"]) for r in rows] + [1])
-    bar_h, gap, left, width = 10, 8, 190, 420
-    height = len(conds) * (len(models) * bar_h + gap) + 30
-    out = [f'<svg width="{left + width + 60}" height="{height}" role="img" aria-label="{_esc(metric)} by condition">']
-    y = 10
-    for c in conds:
-        out.append(f'<text x="0" y="{y + len(models) * bar_h / 2 + 4:.0f}" font-size="12">{_esc(c)}</text>')
-        for k, m in enumerate(models):
-            r = cell.get((c, m))
-            if r is not None and not math.isnan(_num(r["value"])):
-                w = width * _num(r["value"]) / scale
-                out.append(f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h - 1}" fill="{PALETTE[k % 8]}">'
-                           f'<title>{_esc(m)}: {_num(r["value"]):.2f}</title></rect>')
-                lo, hi = _num(r["ci_low"]), _num(r["ci_high"])
-                if not (math.isnan(lo) or math.isnan(hi)):
-                    out.append(f'<line x1="{left + width * lo / scale:.1f}" x2="{left + width * hi / scale:.1f}" '
-                               f'y1="{y + bar_h / 2:.1f}" y2="{y + bar_h / 2:.1f}" stroke="#222"/>')
-            y += bar_h
-        y += gap
-    legend = "".join(f'<rect x="{left + 130 * k}" y="{y + 4}" width="10" height="10" fill="{PALETTE[k % 8]}"/>'
-                     f'<text x="{left + 14 + 130 * k}" y="{y + 13}" font-size="11">{_esc(m)}</text>'
-                     for k, m in enumerate(models))
-    return "".join(out) + legend + "</svg>"
-
-
-def build(results: Path, out: Path) -> Path:
+def load_data(results: Path) -> ReportData:
+    """Read the results folder. The one place rows are chosen: a filter of the leaderboard
+    (e.g. each model's latest prompt version) belongs here, before anything is drawn."""
     import pandas as pd
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     from .comparisons import latest_outputs
     from .errors import UserError
+    from .leaderboard import current
     from .task import load_task, load_valid_tasks
+
+    def read(path: Path, **kw) -> pd.DataFrame:
+        return pd.read_csv(path, keep_default_na=False, na_values=[""], **kw) if path.exists() else pd.DataFrame()
 
     board_path = results / "leaderboard.csv"
     if not board_path.exists():
         raise UserError(f"{board_path}: no leaderboard yet; run `make eval` first")
-    from .leaderboard import current  # each model's latest version (issue 21)
-
-    board = current(pd.read_csv(board_path, keep_default_na=False, na_values=[""], dtype={"prompt_hash": str}))
-    pair_path = results / "pairwise.csv"
-    pairwise = pd.read_csv(pair_path, keep_default_na=False, na_values=[""]) if pair_path.exists() else pd.DataFrame()
-    wide_path = results / "leaderboard_wide.csv"
-    wide = pd.read_csv(wide_path, keep_default_na=False, dtype=str) if wide_path.exists() else pd.DataFrame()
+    board = current(read(board_path, dtype={"prompt_hash": str}))  # each model's latest version
+    for col in ("item_set", "note"):
+        if col not in board:
+            board[col] = math.nan
+    pairwise = read(results / "pairwise.csv")
+    judged = pairwise.metric.astype(str).str.startswith(JUDGE_PREFIX) if len(pairwise) else []
+    judge_pw = read(results / "judge_pairwise.csv")
+    if not len(judge_pw) and len(pairwise):
+        judge_pw = pairwise[judged]
+    if len(pairwise):
+        pairwise = pairwise[~judged]
     tasks = {t.id: t for t in load_valid_tasks()[0]}  # a broken task file never blocks the report
     for run in sorted((results / "runs").glob("*/run.json")):  # tasks evaluated from files elsewhere
         for tid, path in json.loads(run.read_text(encoding="utf-8")).get("task_files", {}).items():
@@ -101,80 +89,280 @@ def build(results: Path, out: Path) -> Path:
                     import logging
 
                     logging.getLogger(__name__).warning("report: task %s left out of the item views (%s)", tid, exc)
-    outputs = latest_outputs(results)
+    meta = []
+    if (results / "meta").exists():
+        for path in sorted((results / "meta").glob("*.csv")):
+            meta.append((path.name, read(path)))
+    return ReportData(board, pairwise, judge_pw, read(results / "leaderboard_wide.csv", dtype=str), tasks,
+                      latest_outputs(results), meta, str(board.created_at.max()))
 
-    sections = []
-    for task_id, grp in board.groupby("task", sort=True):
-        models = sorted(grp.model.unique())
-        task = tasks.get(task_id)
-        primary = task.spec.metrics[0] if task else grp.metric.iloc[0]
-        primary = {"rouge": "rougeL", "numbers": "number_recall", "script": "wrong_script_share",
-                   "key_facts": "key_fact_recall"}.get(primary, primary)
-        allrows = grp[grp.condition == "all"]
-        metrics = list(dict.fromkeys(allrows.metric))
-        table = []
-        for metric in metrics:
-            rows = allrows[allrows.metric == metric]
-            scale = max([_num(v) for v in rows.ci_high.tolist() + rows.value.tolist() if not math.isnan(_num(v))] + [0])
+
+def _ci_text(r) -> str:
+    v, lo, hi = num(r["value"]), num(r["ci_low"]), num(r["ci_high"])
+    if math.isnan(v):
+        return "–"
+    return f"{v:.2f}" + ("" if math.isnan(lo) else f" [{lo:.1f}, {hi:.1f}]")
+
+
+def _samples(rows, models: list[str]) -> dict[str, dict]:
+    """model -> {label, n} of the item set its `all` rows were computed on; labels only
+    when the models of a task were run on more than one sample."""
+    seen: dict[str, tuple[str, object]] = {}
+    for r in rows:
+        s = r.get("item_set")
+        if r["model"] in models and isinstance(s, str) and s and r["model"] not in seen:
+            seen[r["model"]] = (s, r.get("n"))
+    sets = list(dict.fromkeys(s for s, _ in (seen[m] for m in models if m in seen)))
+    if len(sets) < 2:
+        return {}
+    count = {x: sum(1 for m in models if m in seen and seen[m][0] == x) for x in sets}
+    main = max(sets, key=lambda x: (count[x], int(x.split(":")[0]) if x.split(":")[0].isdigit() else 0))
+    return {m: {"label": "ABCDEFGHIJ"[sets.index(seen[m][0]) % 10], "size": seen[m][0].split(":")[0],
+                "odd": seen[m][0] != main}  # odd: not the sample most models ran on
+            for m in models if m in seen}
+
+
+def _sample_groups(samples: dict) -> list[dict]:
+    """[{label, size, models}] per item sample, for the note above the leaderboard."""
+    groups: dict[str, dict] = {}
+    for m, x in samples.items():
+        groups.setdefault(x["label"], {"label": x["label"], "size": x["size"], "models": []})["models"].append(m)
+    return [groups[k] for k in sorted(groups)]
+
+
+def _leaderboard(task_id: str, rows, models: list[str], data: ReportData, samples: dict) -> dict:
+    metrics = list(dict.fromkeys(r["metric"] for r in rows))
+    by = {(r["model"], r["metric"]): r for r in rows}
+    ranks = {}
+    wide = data.wide
+    if len(wide):
+        w = wide[(wide.task == task_id) & (wide.condition == "all")]
+        for rec in w.to_dict("records"):
+            for m in metrics:
+                if rec.get(f"rank_{m}"):
+                    ranks[rec["model"], m] = rec[f"rank_{m}"]
+    scale = {}
+    for m in metrics:
+        vals = [num(by[mod, m][k]) for mod in models if (mod, m) in by for k in ("value", "ci_high", "ci_low")]
+        vals = [v for v in vals if not math.isnan(v)]
+        scale[m] = (min([0.0] + vals), max(vals + [0.0]))
+    table = []
+    for mod in models:
+        cells = []
+        for m in metrics:
+            r = by.get((mod, m))
+            if r is None:
+                cells.append({"text": "–", "svg": ""})
+                continue
+            cells.append({"text": _ci_text(r), "svg": whisker(r["value"], r["ci_low"], r["ci_high"], *scale[m]),
+                          "rank": ranks.get((mod, m), "")})  # ranks join only models on one sample
+        first = next((by[mod, m] for m in metrics if (mod, m) in by), None)
+        n = f"{int(first['n'])}" + (f" ({int(first['n_errors'])} failed)" if first is not None
+                                    and num(first["n_errors"]) else "") if first is not None else ""
+        table.append({"model": mod, "cells": cells, "n": n, "sample": samples.get(mod)})
+    return {"metrics": metrics, "rows": table}
+
+
+def _matrix(task_id: str, models: list[str], data: ReportData, primary: str, samples: dict) -> list[dict]:
+    pw = data.pairwise
+    if not len(pw):
+        return []
+    pw = pw[(pw.task == task_id) & (pw.condition == "all") & (pw.metric == primary)]
+    out = []
+    for a in models:
+        row = []
+        for b in models:
+            hit, sign = pw[(pw.model_a == a) & (pw.model_b == b)], 1
+            if hit.empty:
+                hit, sign = pw[(pw.model_a == b) & (pw.model_b == a)], -1
+            if a == b:
+                row.append({"text": "", "cls": "self"})
+            elif hit.empty:
+                diff_sample = samples and samples.get(a, {}).get("label") != samples.get(b, {}).get("label")
+                row.append({"text": "other items" if diff_sample else "", "cls": "self",
+                            "p": "run on different item samples: not compared" if diff_sample else ""})
+            else:
+                h = hit.iloc[0]
+                d = sign * h["diff"]
+                cls = "ns" if not h.significant else ("win" if d > 0 else "loss")
+                row.append({"text": f"{d:+.2f}", "cls": cls, "p": f"p = {h.p_value:.3f}"})
+        out.append({"model": a, "cells": row})
+    return out if any(c["text"] for r in out for c in r["cells"]) else []
+
+
+def _condition_chart(rows, models: list[str], metric: str, samples: dict) -> dict:
+    conds = [c for c in dict.fromkeys(r["condition"] for r in rows) if "=" not in c]
+    if len(conds) < 2:
+        return {}
+    cell = {(r["condition"], r["model"]): (r["value"], r["ci_low"], r["ci_high"]) for r in rows if r["model"] in models}
+    colors = {m: PALETTE[k % len(PALETTE)] for k, m in enumerate(models)}
+    args = (conds, models, cell, f"{metric} (bar: value; line: 95% CI)", "condition", f"{metric} by condition", colors)
+    svg, narrow = bar_chart(*args), bar_chart(*args, compact=True)
+    legend = [{"model": m, "color": colors[m], "sample": samples.get(m)} for m in models]
+    return {"svg": svg, "narrow": narrow, "legend": legend} if svg else {}
+
+
+def _judges(task_id: str, grp, models: list[str], data: ReportData) -> list[dict]:
+    """One entry per judge of this task: rubric scores per model, verdicts, reliability."""
+    names = sorted({m[len(JUDGE_PREFIX):] for m in grp.model if m.startswith(JUDGE_PREFIX)}
+                   | {re.sub(r":[^:]+$", "", m)[len(JUDGE_PREFIX):] for m in grp.metric
+                      if m.startswith(JUDGE_PREFIX) and not m.endswith(":pairwise")})
+    jp = data.judge_pairwise
+    if len(jp):
+        jp = jp[jp.task == task_id]
+        names = sorted(set(names) | {m[len(JUDGE_PREFIX):-len(":pairwise")] for m in jp.metric})
+    out = []
+    for judge in names:
+        prefix = f"{JUDGE_PREFIX}{judge}:"
+        rows = grp[(grp.condition == "all") & grp.metric.str.startswith(prefix) & ~grp.model.str.startswith(JUDGE_PREFIX)]
+        dims = list(dict.fromkeys(m[len(prefix):] for m in rows.metric))
+        dims = [d for d in dims if d != "overall"] + [d for d in dims if d == "overall"]  # the mean last
+        by = {(r["model"], r["metric"][len(prefix):]): r for r in rows.to_dict("records")}
+        scores = []
+        for mod in models:
+            if not any((mod, d) in by for d in dims):
+                continue
             cells = []
-            for m in models:
-                r = rows[rows.model == m]
-                if r.empty:
+            for d in dims:
+                r = by.get((mod, d))
+                if r is None:
                     cells.append({"text": "–", "svg": ""})
                     continue
-                r = r.iloc[0]
-                rank = ""
-                if len(wide):
-                    w = wide[(wide.task == task_id) & (wide.condition == "all") & (wide.model == m)]
-                    if len(w) and f"rank_{metric}" in w and w[f"rank_{metric}"].iloc[0]:
-                        rank = w[f"rank_{metric}"].iloc[0]
-                ci = "" if math.isnan(_num(r.ci_low)) else f" [{r.ci_low:.1f}, {r.ci_high:.1f}]"
-                cells.append({"text": f"{r.value:.2f}{ci}" if not math.isnan(_num(r.value)) else "–",
-                              "svg": _whisker(r.value, r.ci_low, r.ci_high, scale), "rank": rank})
-            table.append({"metric": metric, "cells": cells})
-        matrix = []
-        if len(pairwise):
-            pw = pairwise[(pairwise.task == task_id) & (pairwise.condition == "all") & (pairwise.metric == primary)]
-            for a in models:
-                row = []
-                for b in models:
-                    hit = pw[(pw.model_a == a) & (pw.model_b == b)]
-                    sign = 1
-                    if hit.empty:
-                        hit, sign = pw[(pw.model_a == b) & (pw.model_b == a)], -1
-                    if a == b or hit.empty:
-                        row.append({"text": "", "cls": "self"})
-                        continue
-                    h = hit.iloc[0]
-                    d = sign * h["diff"]
-                    cls = "ns" if not h.significant else ("win" if d > 0 else "loss")
-                    row.append({"text": f"{d:+.2f}", "cls": cls, "p": f"{h.p_value:.3f}"})
-                matrix.append({"model": a, "cells": row})
-        chart = _condition_chart(grp[grp.metric == primary].to_dict("records"), models, primary)
-        items = []
-        if task:
-            per_model = {m: outputs[(m, task_id)].set_index("item_id") for m in models if (m, task_id) in outputs}
-            ids = [it for it in task.items if all(it.id in df.index for df in per_model.values())][:ITEMS_PER_TASK]
-            for it in ids:
-                outs = []
-                for m, df in per_model.items():
-                    r = df.loc[it.id]
-                    scores = ", ".join(f"{c[6:]} {_num(r[c]):.1f}" for c in df.columns
-                                       if c.startswith("score_") and not math.isnan(_num(r[c])))
-                    outs.append({"model": m, "text": r["output"] or f"[error] {r['error']}", "scores": scores,
-                                 "finish": r["finish_reason"]})
-                items.append({"id": it.id, "condition": it.condition, "source": it.source,
-                              "reference": it.references[0], "outputs": outs})
-        sections.append({"task": task_id, "models": models, "table": table, "primary": primary, "matrix": matrix,
-                         "chart": chart, "examples": items,
-                         "description": task.spec.description if task else ""})
-    meta = []
-    for path in sorted((results / "meta").glob("*.csv")) if (results / "meta").exists() else []:
-        df = pd.read_csv(path, keep_default_na=False, na_values=[""])
-        meta.append({"name": path.stem, "columns": list(df.columns), "rows": df.head(200).to_dict("records")})
+                failed = int(num(r["n_errors"])) if not math.isnan(num(r["n_errors"])) else 0
+                cells.append({"text": _ci_text(r), "svg": whisker(r["value"], r["ci_low"], r["ci_high"], 1, 5, 90),
+                              "n": f"n = {int(num(r['n']))}" + (f", {failed} failed" if failed else "")})
+            scores.append({"model": mod, "cells": cells})
+        verdicts = []
+        pw = jp[jp.metric == f"{JUDGE_PREFIX}{judge}:pairwise"] if len(jp) else jp
+        pair_models = [m for m in models if len(pw) and ((pw.model_a == m) | (pw.model_b == m)).any()]
+        for a in pair_models:
+            row = []
+            for b in pair_models:
+                hit, swap = pw[(pw.model_a == a) & (pw.model_b == b)], False
+                if hit.empty:
+                    hit, swap = pw[(pw.model_a == b) & (pw.model_b == a)], True
+                if a == b or hit.empty:
+                    row.append({"text": "", "cls": "self"})
+                    continue
+                h = hit.iloc[0]
+                n = int(num(h["n"])) if not math.isnan(num(h["n"])) else 0
+                if not n:
+                    row.append({"text": "no verdict parsed", "cls": "ns"})
+                    continue
+                win, loss = (num(h.value_b), num(h.value_a)) if swap else (num(h.value_a), num(h.value_b))
+                tie = max(0.0, 100 - win - loss)
+                cls = "win" if win > loss and h.significant else ("loss" if loss > win and h.significant else "ns")
+                row.append({"text": f"{win:.0f} / {tie:.0f} / {loss:.0f}", "cls": cls,
+                            "p": f"n = {n} pairs, p = {num(h.p_value):.3f}"})
+            verdicts.append({"model": a, "cells": row})
+        rel = grp[grp.model == f"{JUDGE_PREFIX}{judge}"]
+        reliability = []
+        for metric, (label, good) in GOOD_VALUES.items():
+            r = rel[rel.metric == metric]
+            if r.empty:
+                continue
+            r = r.iloc[0]
+            v = num(r.value)
+            unit = "" if metric == "judge_spearman_chrf" else "%"
+            note = r["note"] if isinstance(r["note"], str) else ""
+            reliability.append({"label": label, "metric": metric, "good": good, "note": note,
+                                "value": "–" if math.isnan(v) else f"{v:+.2f}" if not unit else f"{v:.1f}{unit}",
+                                "n": int(num(r.n)) if not math.isnan(num(r.n)) else "",
+                                "failed": int(num(r.n_errors)) if not math.isnan(num(r.n_errors)) else ""})
+        out.append({"judge": judge, "dims": dims, "scores": scores, "verdicts": verdicts, "models": pair_models,
+                    "reliability": reliability})
+    return out
+
+
+def _examples(task, task_id: str, models: list[str], data: ReportData) -> list[dict]:
+    if not task:
+        return []
+    per_model = {m: data.outputs[(m, task_id)].set_index("item_id") for m in models if (m, task_id) in data.outputs}
+    ids = [it for it in task.items if all(it.id in df.index for df in per_model.values())][:ITEMS_PER_TASK]
+    items = []
+    for it in ids:
+        outs = []
+        for m, df in per_model.items():
+            r = df.loc[it.id]
+            scores = ", ".join(f"{c[6:]} {num(r[c]):.1f}" for c in df.columns
+                               if c.startswith("score_") and not math.isnan(num(r[c])))
+            outs.append({"model": m, "text": r["output"] or f"[error] {r['error']}", "scores": scores,
+                         "finish": r["finish_reason"]})
+        items.append({"id": it.id, "condition": it.condition, "source": it.source,
+                      "reference": it.references[0] if it.references else "", "outputs": outs})
+    return items
+
+
+def _task_section(task_id: str, grp, data: ReportData) -> dict:
+    models = sorted(m for m in grp.model.unique() if not str(m).startswith(JUDGE_PREFIX))
+    task = data.tasks.get(task_id)
+    plain = grp[~grp.model.str.startswith(JUDGE_PREFIX) & ~grp.metric.str.startswith(JUDGE_PREFIX)]
+    primary = task.spec.metrics[0] if task else (plain.metric.iloc[0] if len(plain) else "")
+    primary = {"rouge": "rougeL", "numbers": "number_recall", "script": "wrong_script_share",
+               "key_facts": "key_fact_recall"}.get(primary, primary)
+    allrows = plain[plain.condition == "all"].to_dict("records")
+    samples = _samples([r for r in allrows if r["metric"] == primary] + allrows, models)
+    return {"task": task_id, "models": models, "primary": primary, "samples": samples,
+            "sample_groups": _sample_groups(samples),
+            "description": task.spec.description if task else "",
+            "leaderboard": _leaderboard(task_id, allrows, models, data, samples),
+            "matrix": _matrix(task_id, models, data, primary, samples),
+            "chart": _condition_chart(plain[plain.metric == primary].to_dict("records"), models, primary, samples),
+            "judges": _judges(task_id, grp, models, data),
+            "examples": _examples(task, task_id, models, data)}
+
+
+def _meta_section(name: str, df) -> dict:
+    """Charts of each metric's system-level Pearson with −MQM per reference, and a table."""
+    for col in ("segments", "note"):
+        if col not in df:
+            df[col] = math.nan
+    cell = {(r["reference"], r["metric"], r["level"], r["variant"], r["statistic"]): r for r in df.to_dict("records")}
+    refs = list(dict.fromkeys(df.reference))
+    metrics = list(dict.fromkeys(df.metric))
+    segments = sorted({int(num(s)) for s in df.segments if not math.isnan(num(s))})
+    charts = []
+    for ref in refs:
+        values = {}
+        for m in metrics:
+            r = cell.get((ref, m, "system", "without_human", "pearson"))
+            if r is not None:
+                values[m] = (r["value"], r["ci_low"], r["ci_high"])
+        args = (list(values), values, "Pearson r with −MQM (13 MT systems)", "metric",
+                f"System-level agreement with MQM, reference {ref}")
+        judge = lambda m: m.startswith(JUDGE_PREFIX)  # noqa: E731
+        charts.append((dot_chart(*args, highlight=judge), dot_chart(*args, highlight=judge, compact=True)))
+    rows = []
+    for m in metrics:  # one row per metric, the references side by side
+        cells, notes = [], []
+        for ref in refs:
+            for key in META_COLUMNS:
+                r = cell.get((ref, m, *key[:3]))
+                v = num(r["value"]) if r is not None else math.nan
+                lo, hi = (num(r["ci_low"]), num(r["ci_high"])) if r is not None else (math.nan, math.nan)
+                text = "" if r is None else "–" if math.isnan(v) else f"{v:+.3f}"
+                if key[3].endswith("[95% CI]") and not math.isnan(lo):
+                    text += f" [{lo:+.2f}, {hi:+.2f}]"
+                cells.append(text)
+                if r is not None and isinstance(r["note"], str) and r["note"]:
+                    notes.append(f"{ref} {key[3].replace(' [95% CI]', '')}: {r['note']}")
+        rows.append({"metric": m, "cells": cells, "notes": notes})
+    sample = re.search(r"\.first-(\d+)\.csv$", name)
+    return {"name": name, "refs": refs, "charts": list(zip(refs, charts)), "rows": rows,
+            "columns": [c[3] for c in META_COLUMNS], "segments": ", ".join(map(str, segments)),
+            "sample": sample.group(1) if sample else ""}
+
+
+def build(results: Path, out: Path) -> Path:
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    data = load_data(results)
+    sections = [_task_section(task_id, grp, data) for task_id, grp in data.board.groupby("task", sort=True)]
+    meta = sorted((_meta_section(name, df) for name, df in data.meta if len(df) and "reference" in df),
+                  key=lambda m: (bool(m["sample"]), m["name"]))  # the full set first
     env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                       autoescape=select_autoescape(["html", "j2"]))
-    html = env.get_template("report.html.j2").render(sections=sections, meta=meta,
-                                                     generated=board.created_at.max(), palette=PALETTE)
+    html = env.get_template("report.html.j2").render(sections=sections, meta=meta, generated=data.generated,
+                                                     good=GOOD_VALUES)
     atomic_write_text(out, html)
     return out

@@ -121,3 +121,62 @@ def print_history(path: Path, model: str) -> None:
         table.add_row(*[("yes" if r[c] else "") if c == "latest" else str(r[c]) for c in fixed],
                       *[_fmt(r.get(c), None, None) for c in scores])
     Console(width=max(120, 14 * len(fixed + scores))).print(table)
+
+
+META_COLUMNS = [("system", "without_human", "pearson", "sys r"),
+                ("system", "without_human", "kendall", "sys τ"),
+                ("system", "with_human", "pearson", "sys r +human"),
+                ("system", "with_human", "kendall", "sys τ +human"),
+                ("segment", "pooled", "kendall", "seg τ pooled"),
+                ("segment", "item_avg", "kendall", "seg τ per item")]
+META_DROP_ORDER = ("sys τ +human", "sys r +human", "seg τ per item", "seg τ pooled", "sys τ")  # least needed first
+
+
+def print_meta(rows: list[dict], console=None) -> None:
+    """The meta-evaluation correlations, one row per (reference, metric). Numbers are never
+    cut: names wrap, and where even that does not fit the terminal (a pipe counts as 80
+    columns), whole columns are left out and named below the table (the CSV has them all)."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    cell = {(r["reference"], r["metric"], r["level"], r["variant"], r["statistic"]): r for r in rows}
+    keys = list(dict.fromkeys((r["reference"], r["metric"]) for r in rows))
+    shown = list(META_COLUMNS)
+
+    def fmt(r) -> str:
+        v = float("nan") if r is None else r["value"]
+        return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:+.3f}"
+
+    def overhead(n_numbers: int) -> int:  # a space each side of every column, a separator between, the edges
+        return 3 * (2 + n_numbers) + 1
+
+    def build(metric_width: int) -> Table:
+        table = Table(title="correlation with −MQM (13 MT systems; +human: with the other human translation)",
+                      title_justify="left", box=box.SIMPLE_HEAD)
+        table.add_column("ref", width=5, overflow="fold")
+        table.add_column("metric", width=metric_width, overflow="fold")
+        for col in shown:  # fixed width 6: "+0.123" exactly fits; the header wraps
+            table.add_column(col[3], justify="right", width=6, overflow="fold")
+        for ref, metric in keys:
+            table.add_row(ref, metric, *(fmt(cell.get((ref, metric, *c[:3]))) for c in shown))
+        return table
+
+    longest = max([len(m) for _, m in keys] + [6])
+    dropped = []
+    # the metric name folds down to 14 characters; below that, whole columns go
+    while shown and 5 + 14 + 6 * len(shown) + overhead(len(shown)) > console.width and len(dropped) < len(META_DROP_ORDER):
+        name = META_DROP_ORDER[len(dropped)]
+        shown = [c for c in shown if c[3] != name]
+        dropped.append(name)
+    room = console.width - 5 - 6 * len(shown) - overhead(len(shown))
+    table = build(max(6, min(longest, room)))
+    console.print(table)
+    notes = list(dict.fromkeys(f"{r['reference']} {r['metric']}: {r['note']}" for r in rows
+                               if isinstance(r.get("note"), str) and r["note"]))
+    for note in notes:
+        console.print(f"– undefined: {note}", soft_wrap=True, highlight=False, markup=False)
+    if dropped:
+        console.print(f"left out at this width ({console.width} columns): {', '.join(reversed(dropped))}; "
+                      "all columns are in the CSV", soft_wrap=True, highlight=False, markup=False)

@@ -88,7 +88,8 @@ def test_judge_rows_failures_and_pairwise(judged):
     good = j[(j.model == "openai/good") & (j.metric == "judge:openai/judge:accuracy")].iloc[0]
     bad = j[(j.model == "openai/bad") & (j.metric == "judge:openai/judge:accuracy")].iloc[0]
     assert good.value == 5.0 and bad.value == 3.0
-    assert good.n == 8  # n counts answered items; judge failures are excluded from the mean
+    # n counts the items the judge scored; its failures (i2, i3) are excluded from the mean, counted in n_errors
+    assert (good.n, good.n_errors) == (6, 2) and (bad.n, bad.n_errors) == (6, 2)
     items = pd.read_csv(next((results / "runs").glob("*/items.csv")), keep_default_na=False)
     fails = items[items["judge:openai/judge:failure"] != ""]
     assert set(fails.item_id) == {"i2", "i3"}  # malformed JSON and out-of-range: recorded, not zero
@@ -98,6 +99,8 @@ def test_judge_rows_failures_and_pairwise(judged):
     assert rel["judge_self_agreement"] == pytest.approx(100.0)
     # position bias on item 1 only: 7 of 8 verdicts survive the swap
     assert rel["judge_position_consistency"] == pytest.approx(87.5)
+    pc = board[(board.model == "judge:openai/judge") & (board.metric == "judge_position_consistency")].iloc[0]
+    assert (pc.n, pc.n_errors) == (8, 0)  # n = item pairs compared, not verdicts (16)
     pw = pd.read_csv(results / "pairwise.csv")
     row = pw[pw.metric == "judge:openai/judge:pairwise"].iloc[0]
     assert {row.model_a, row.model_b} == {"openai/good", "openai/bad"}

@@ -187,7 +187,8 @@ def test_csv_has_promised_columns_and_rows(cli_run):
     assert keys == {("system", v, s) for v in ("with_human", "without_human") for s in ("pearson", "kendall")} | {
         ("segment", "pooled", "kendall"), ("segment", "item_avg", "kendall")}
     assert len(df) == 2 * 7 * 6 and not df.duplicated(["reference", "metric", "level", "variant", "statistic"]).any()
-    assert (df["schema_version"] == 1).all() and (df["dataset"] == "mqm_ted_zhen").all()
+    assert (df["schema_version"] == meta.SCHEMA_VERSION).all() and (df["dataset"] == "mqm_ted_zhen").all()
+    assert (df["segments"] == 529).all() and df["note"].isna().all()  # every correlation defined
     lex = df[df["metric"].isin(["bleu", "chrf"])]
     assert lex[["value", "ci_low", "ci_high"]].notna().all().all() and (lex["ci_low"] <= lex["ci_high"]).all()
     system = df[df["level"] == "system"]
@@ -220,7 +221,9 @@ def test_cli_judge_on_a_sample_is_scored_and_cached(tmp_path, monkeypatch):
         # 15 systems once (the same question for either reference is answered from the cache)
         assert asked == 20 * 14 * 2 + 20 * 15
         assert CliRunner().invoke(main, args).exit_code == 0 and srv.count() == asked  # cached
-    df = pd.read_csv(tmp_path / "r" / "meta" / "mqm_ted_zhen.csv")
+    assert not (tmp_path / "r" / "meta" / "mqm_ted_zhen.csv").exists()  # a sample never writes the full set's file
+    df = pd.read_csv(tmp_path / "r" / "meta" / "mqm_ted_zhen.first-20.csv")
+    assert (df["segments"] == 20).all()
     for ref in ("ref.A", "ref.B"):
         got = set(df.loc[df.reference == ref, "metric"])
         assert {"judge:openai/j:ref-free", "judge:openai/j:with-ref", "chrf"} <= got
