@@ -64,7 +64,7 @@ def timed_reruns(snapshot: Path, work: Path, args: list[str], runs: int) -> list
 SPLIT = r'''
 import importlib, json, sys, time
 t_start = time.perf_counter()
-modules = json.loads(sys.argv[1]); args = json.loads(sys.argv[2])
+modules = json.loads(open(sys.argv[1], encoding="utf-8").read()); args = json.loads(sys.argv[2])  # a file: too long for argv
 for m in modules:
     try:
         importlib.import_module(m)
@@ -127,7 +127,9 @@ def split(snapshot: Path, work: Path, args: list[str]) -> dict:
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(snapshot, work)
     t = time.perf_counter()
-    proc = subprocess.run([PY, "-c", SPLIT, json.dumps(modules), json.dumps(args)], cwd=ROOT, env=env_for(work),
+    listing = work.parent / f".{work.name}-modules.json"  # with litellm imported, too long for an argument
+    listing.write_text(json.dumps(modules), encoding="utf-8")
+    proc = subprocess.run([PY, "-c", SPLIT, str(listing), json.dumps(args)], cwd=ROOT, env=env_for(work),
                           capture_output=True, text=True, check=True)
     wall = time.perf_counter() - t
     got = json.loads(proc.stdout.strip().splitlines()[-1])
