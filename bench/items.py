@@ -127,11 +127,12 @@ def measure(n: int, tmp: Path, base_url: str, runs: int, split: bool, timeout: f
         os.environ.clear()
         os.environ.update(env_for(tasks, work, base_url))  # cached.split runs its children with os.environ
         try:
-            sp = phase_split(snap, work, args)
+            rows += phase_rows(b, f"n={n} cached re-run", phase_split(snap, work, args))
+        except Exception as exc:  # noqa: BLE001 - the split is context: keep the measured rows
+            rows.append(row(b, f"n={n} phase split", "failed", 1, f"{type(exc).__name__}: {str(exc)[:200]}"))
         finally:
             os.environ.clear()
             os.environ.update(saved)
-        rows += phase_rows(b, f"n={n} cached re-run", sp)
     return rows
 
 

@@ -204,8 +204,15 @@ def item_rows(run_id: str, task: Task, model: str, outcomes: list[tuple[Item, Ou
               judged: dict | None = None) -> list[dict]:
     per_item: dict[str, dict] = {}
     for family, scorer in scored.scorers.items():
+        stats = scored.stats[family]
+        if hasattr(scorer, "score_matrix") and len(stats):  # every item in one call (per-item score ± 1e-13)
+            cols = {f"score_{k}": np.asarray(v, dtype=float).tolist()
+                    for k, v in scorer.score_matrix(stats, np.ones(len(stats))).items()}
+            for i, iid in enumerate(scored.item_ids):
+                per_item.setdefault(iid, {}).update({k: round(v[i], 4) for k, v in cols.items()})
+            continue
         for i, iid in enumerate(scored.item_ids):
-            values = scorer.score(scored.stats[family][i:i + 1])
+            values = scorer.score(stats[i:i + 1])
             per_item.setdefault(iid, {}).update({f"score_{k}": round(v, 4) for k, v in values.items()})
     rows, endpoint = [], answered_by(model)
     for it, o in outcomes:
