@@ -9,7 +9,7 @@ project's tasks/ and results/ are never read or written):
   re-run    the same command, fully cached, in a fresh process, with and without --no-ci;
             each timed run starts from a copy of the filled folder (one earlier run in it).
             Every timed run must report n_cached == n_requests (zero model calls).
-Wall time and peak RSS (getrusage of the harness process) per run; the largest N also gets
+Wall time, CPU time and peak RSS (getrusage of the harness process) per run; the largest N also gets
 the phase split of bench/cached.py (where the time goes, in-process). Reported: the
 largest ÷ smallest N's time and memory against the ideal ratio (linear: N ratio), and the
 goal at 10,000 items (≤ 10 s, ≤ 1 GB).
@@ -103,6 +103,7 @@ def measure(n: int, tmp: Path, base_url: str, runs: int, split: bool, timeout: f
     if info["n_requests"] != n or info["n_errors"]:
         raise AssertionError(f"fill run at n={n}: {info['n_requests']} requests, {info['n_errors']} errors")
     rows = [row(b, f"n={n} first run (fills the cache)", "wall", fill["wall_s"], "s"),
+            row(b, f"n={n} first run (fills the cache)", "cpu", fill["cpu_s"], "s user+system"),
             row(b, f"n={n} first run (fills the cache)", "peak_rss", fill["maxrss_mb"], "MB")]
     print(f"n={n:6d} fill: {fill['wall_s']:.1f} s, {fill['maxrss_mb']:.0f} MB", file=sys.stderr, flush=True)
     for flags in ([], ["--no-ci"]):
@@ -117,8 +118,12 @@ def measure(n: int, tmp: Path, base_url: str, runs: int, split: bool, timeout: f
                 raise AssertionError(f"{label}: {info['n_requests'] - info['n_cached']} of {info['n_requests']} "
                                      "requests were not cached")
         wall, rss = median([g["wall_s"] for g in got]), max(g["maxrss_mb"] for g in got)
-        print(f"n={n:6d} {label}: {wall:.2f} s, {rss:.0f} MB ({runs} run(s))", file=sys.stderr, flush=True)
+        cpu = median([g["cpu_s"] for g in got])
+        print(f"n={n:6d} {label}: {wall:.2f} s, CPU {cpu:.2f} s, {rss:.0f} MB ({runs} run(s))", file=sys.stderr,
+              flush=True)
         rows += [row(b, label, "wall_median", wall, f"s (median of {runs})", n=n),
+                 row(b, label, "cpu_median", cpu, f"s user+system (median of {runs}; less disturbed by other load)",
+                     n=n),
                  row(b, label, "peak_rss", rss, f"MB (max of {runs})", n=n)]
     if split:
         from cached import phase_rows, split as phase_split
@@ -141,7 +146,7 @@ def growth_rows(rows: list[dict], counts: list[int]) -> list[dict]:
     lo, hi = counts[0], counts[-1]
     out = []
     for suffix in ("", " --no-ci"):
-        for metric in ("wall_median", "peak_rss"):
+        for metric in ("wall_median", "cpu_median", "peak_rss"):
             pick = {r["n"]: r["value"] for r in rows if r.get("n") in (lo, hi) and r["metric"] == metric
                     and r["variant"] == f"n={r['n']} cached re-run{suffix}"}
             if len(pick) == 2 and pick[lo] > 0:

@@ -38,7 +38,7 @@ def test_items_bench_writes_its_rows_at_a_tiny_size():
             assert got[v, "wall_median"]["value"] > 0 and got[v, "peak_rss"]["value"] > 20
         assert got[f"n={n} first run (fills the cache)", "wall"]["value"] > 0
     for v in ("cached re-run: n=40 ÷ n=20", "cached re-run --no-ci: n=40 ÷ n=20"):
-        for metric in ("wall_median_growth", "peak_rss_growth"):
+        for metric in ("wall_median_growth", "cpu_median_growth", "peak_rss_growth"):
             r = got[v, metric]
             lo, hi = (got[f"n={n} {v.split(':')[0]}", metric.removesuffix("_growth")]["value"] for n in (20, 40))
             assert abs(r["value"] - hi / lo) < 1e-9 and abs(r["ratio"] - hi / lo / 2) < 1e-9
@@ -48,4 +48,5 @@ def test_items_bench_writes_its_rows_at_a_tiny_size():
 
     md = markdown(with_cores(rows, "now"), {"created": "now", "cores": 2, "wall": 1.0, "others": {"items": 0.0}})
     assert "| n=40 cached re-run (s) |" in md and "| n=40 cached re-run --no-ci: peak RSS (MB) |" in md
+    assert "| n=20 cached re-run: CPU user+system (s) |" in md
     assert "| cached re-run: n=40 ÷ n=20: wall_growth |" in md and "≤ 10 s at 10,000" not in md
