@@ -64,7 +64,7 @@ def timed_reruns(snapshot: Path, work: Path, args: list[str], runs: int) -> list
 SPLIT = r'''
 import importlib, json, sys, time
 t_start = time.perf_counter()
-modules = json.loads(sys.argv[1]); args = json.loads(sys.argv[2])
+modules = json.loads(open(sys.argv[1], encoding="utf-8").read()); args = json.loads(sys.argv[2])  # a file: too long for argv
 for m in modules:
     try:
         importlib.import_module(m)
@@ -98,6 +98,9 @@ from harness.cli import main
 t_run = time.perf_counter()
 try:
     main(args, standalone_mode=False)
+except SystemExit as exc:  # the CLI always ends with sys.exit: only a failure stops the split
+    if exc.code not in (0, None):
+        raise
 finally:
     t_end = time.perf_counter()
 phases["other (run_eval glue, CLI)"] = (t_end - t_run) - sum(phases.values())
@@ -127,7 +130,9 @@ def split(snapshot: Path, work: Path, args: list[str]) -> dict:
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(snapshot, work)
     t = time.perf_counter()
-    proc = subprocess.run([PY, "-c", SPLIT, json.dumps(modules), json.dumps(args)], cwd=ROOT, env=env_for(work),
+    listing = work.parent / f".{work.name}-modules.json"  # with litellm imported, too long for an argument
+    listing.write_text(json.dumps(modules), encoding="utf-8")
+    proc = subprocess.run([PY, "-c", SPLIT, str(listing), json.dumps(args)], cwd=ROOT, env=env_for(work),
                           capture_output=True, text=True, check=True)
     wall = time.perf_counter() - t
     got = json.loads(proc.stdout.strip().splitlines()[-1])

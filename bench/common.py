@@ -88,14 +88,16 @@ RUSAGE_WRAPPER = ("import json, resource, subprocess, sys, time\n"
                   "except subprocess.TimeoutExpired:  # killed and reaped: its peak RSS still counts\n"
                   "    rc, err = 'timeout', ''\n"
                   "w = time.perf_counter() - t\n"
-                  "print(json.dumps({'rc': rc, 'wall_s': w, 'stderr': err,\n"
-                  "                  'maxrss_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))\n")
+                  "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+                  "print(json.dumps({'rc': rc, 'wall_s': w, 'stderr': err, 'cpu_s': u.ru_utime + u.ru_stime,\n"
+                  "                  'maxrss_mb': u.ru_maxrss / 1024}))\n")
 
 
 def run_measured(cmd: list[str], env: dict, cwd: Path = ROOT, timeout: float = 900,
                  allow_timeout: bool = False) -> dict:
-    """Run a command in a fresh wrapper process: its wall time and the peak RSS of the
-    largest process it started (getrusage RUSAGE_CHILDREN, so nothing else is counted).
+    """Run a command in a fresh wrapper process: its wall time, the CPU seconds (user +
+    system) of what it started, and the peak RSS of the largest process it started
+    (getrusage RUSAGE_CHILDREN, so nothing else is counted).
     The wrapper kills the command after `timeout` s (rc 'timeout')."""
     proc = subprocess.run([PY, "-c", RUSAGE_WRAPPER, str(timeout), *cmd], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=timeout + 60, check=True)

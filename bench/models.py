@@ -1,4 +1,4 @@
-"""What a cached re-run of 2 models costs after the answers are in, with 2, 4, 8 (16) models
+"""What a cached re-run of 2 models costs after the answers are in, with 2, 4, 8, 16 models
 stored: scoring the 2 re-run models, their leaderboard rows, and `comparisons.refresh`
 (every stored model's statistics once, every pair's tests) — the part that used to grow
 with the square of the stored models (448 scorer calls for 8 models).
@@ -12,7 +12,7 @@ kept (the usual case: cached statistics, unchanged pairs reused) and without it 
 refresh after an upgrade), and once with OpenBLAS's default threads (the paired tests are
 thousands of small matrix products; one thread is faster on 2 busy cores).
 
-    python bench/models.py --json --counts 2,4,8
+    python bench/models.py --json --counts 2,4,8,16
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ for task in tasks:
     for model in rerun:
         df = latest[(model, task.id)]
         outcomes = [(items[i], Answer(o)) for i, o in zip(df.item_id, df.output)]
-        sc = pipeline.score(task, model, outcomes)
+        sc = pipeline.score(task, model, outcomes, stats_cache=results / "cache" / "item-stats")  # as run_eval
         scored[(model, task.id)] = sc
         rows += leaderboard.rows_for(sc, "bench", "now")
 leaderboard.merge(results / "leaderboard.csv", rows)
@@ -110,7 +110,7 @@ def measure(n_models: int, one_thread: bool, warm: bool = True) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--counts", default="2,4,8", help="stored models (default 2,4,8)")
+    ap.add_argument("--counts", default="2,4,8,16", help="stored models (default 2,4,8,16)")
     ap.add_argument("--json", action="store_true", help="print the rows for bench/run.py")
     args = ap.parse_args()
     counts = [int(c) for c in args.counts.split(",")]

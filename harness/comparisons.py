@@ -114,6 +114,32 @@ def model_stats(task, rows: "pd.DataFrame", scorers: dict, scored=None,  # noqa:
     return ModelStats(item_set_id(asked), ids, stats, fp, tuple(asked), first("prompt_hash"), first("run_id"))
 
 
+class _Rows:
+    """The three columns `fingerprint` reads, from a run's outcomes instead of items.csv."""
+
+    def __init__(self, item_ids: list[str], outputs: list[str], errors: list[str]):
+        self.item_id, self.output, self.error = item_ids, outputs, errors
+
+
+def stored_stats(task, item_ids: list[str], outputs: list[str], errors: list[str], scorers: dict,
+                 cache: Path) -> tuple[list[str], dict[str, np.ndarray]] | None:
+    """(answered ids in task order, their statistics) that an earlier refresh cached for
+    exactly these outputs (the same fingerprint as `model_stats`: outputs, errors, items,
+    references, scorer signatures), or None. A fully cached re-run scores nothing again."""
+    path = cache / f"{fingerprint(task, _Rows(item_ids, outputs, errors), scorers)}.npz"
+    if not path.exists():
+        return None
+    answered = {i for i, e in zip(item_ids, errors) if not e}
+    ids = [it.id for it in task.items if it.id in answered]
+    try:
+        with np.load(path) as z:
+            if all(f"stats:{f}" in z for f in scorers) and list(z["ids"]) == ids:
+                return ids, {f: z[f"stats:{f}"] for f in scorers}
+    except (OSError, ValueError, KeyError):
+        pass  # a damaged cache file is recomputed, never trusted
+    return None
+
+
 def _save_stats(path: Path, ids: list[str], stats: dict[str, np.ndarray]) -> None:
     import os
 

@@ -168,17 +168,22 @@ def execute(requests: list[Request], store: Store, limits: Limits, workers: int 
     return [by_id[id(r)] if id(r) in by_id else Outcome(r, cached[r.key], cached=True) for r in requests]
 
 
-def score(task: Task, model: str, outcomes: list[tuple[Item, Outcome]], extra_scorers: dict | None = None):
+def score(task: Task, model: str, outcomes: list[tuple[Item, Outcome]], extra_scorers: dict | None = None,
+          stats_cache: Path | None = None):
+    """`stats_cache`: the folder `comparisons.refresh` keeps per-item statistics in; the
+    task's metrics are taken from it when it holds them for exactly these outputs."""
     from .leaderboard import Scored
     from .scorers import registry
 
     answered = [(it, o) for it, o in outcomes if o.response is not None]
     errored = [(it, o) for it, o in outcomes if o.response is None]
     scorers = {m: registry.make(m, task) for m in task.spec.metrics}
-    scorers.update(extra_scorers or {})
     hyps = [o.response["text"] for _, o in answered]
     items = [it for it, _ in answered]
-    stats = {m: s.stats(hyps, items) if answered else np.zeros((0, 1)) for m, s in scorers.items()}
+    stats = _stored_stats(task, outcomes, items, scorers, stats_cache) if stats_cache and answered else {}
+    scorers.update(extra_scorers or {})
+    stats.update({m: s.stats(hyps, items) if answered else np.zeros((0, 1))
+                  for m, s in scorers.items() if m not in stats})
     meta = lambda it: {"id": it.id, "condition": it.condition, "block": it.block,  # noqa: E731
                        **{k: it.meta.get(k) for k in ("origin", "script", "genre", "pair")}}
     acc = {k: [o.response.get(k) for _, o in answered] for k in
@@ -188,12 +193,36 @@ def score(task: Task, model: str, outcomes: list[tuple[Item, Outcome]], extra_sc
                   scorers, [meta(it) for it, _ in errored], acc)
 
 
+def _stored_stats(task: Task, outcomes: list[tuple[Item, Outcome]], items: list[Item], scorers: dict,
+                  cache: Path) -> dict:
+    """The cached statistics of `comparisons.stored_stats`, in the order of `items`, or {}.
+    The key is what items.csv records (output text; error or not), as refresh reads it."""
+    from .comparisons import stored_stats
+
+    ids = [it.id for it, _ in outcomes]
+    outputs = [(o.response or {}).get("text", "") for _, o in outcomes]
+    errors = ["" if o.response is not None else (o.error or "error") for _, o in outcomes]
+    got = stored_stats(task, ids, outputs, errors, scorers, cache)
+    if got is None:
+        return {}
+    where = {i: k for k, i in enumerate(got[0])}
+    order = np.array([where[it.id] for it in items], dtype=int)
+    return {f: v[order] for f, v in got[1].items()}
+
+
 def item_rows(run_id: str, task: Task, model: str, outcomes: list[tuple[Item, Outcome]], scored,
               judged: dict | None = None) -> list[dict]:
     per_item: dict[str, dict] = {}
     for family, scorer in scored.scorers.items():
+        stats = scored.stats[family]
+        if hasattr(scorer, "score_matrix") and len(stats):  # every item in one call (per-item score ± 1e-13)
+            cols = {f"score_{k}": np.asarray(v, dtype=float).tolist()
+                    for k, v in scorer.score_matrix(stats, np.ones(len(stats))).items()}
+            for i, iid in enumerate(scored.item_ids):
+                per_item.setdefault(iid, {}).update({k: round(v[i], 4) for k, v in cols.items()})
+            continue
         for i, iid in enumerate(scored.item_ids):
-            values = scorer.score(scored.stats[family][i:i + 1])
+            values = scorer.score(stats[i:i + 1])
             per_item.setdefault(iid, {}).update({f"score_{k}": round(v, 4) for k, v in values.items()})
     from .leaderboard import cost_basis
 
@@ -248,11 +277,14 @@ def run_eval(tasks: list[Task], opts: RunOptions, results: Path) -> tuple[str, "
 
     check_writable(results)
     for m in [*opts.models, *opts.judges]:
-        preflight(m)
+        preflight(m, asked=m in opts.judges)  # names now; a model's provider and key once it will be asked
     requests = build_requests(tasks, opts.models, opts.limit)
     store = Store(store_path(results))
     run_id, created = new_run_id(), now()
     try:
+        stored = set() if opts.refresh else store.present([r.key for r in requests])
+        for m in dict.fromkeys(r.model for r in requests if r.key not in stored):  # as harness check does
+            preflight(m)
         if opts.retry_errors:
             _report_retry(results, store, requests)
         outcomes = execute(requests, store, opts.limits, refresh=opts.refresh)
@@ -280,7 +312,7 @@ def run_eval(tasks: list[Task], opts: RunOptions, results: Path) -> tuple[str, "
             from .judging import scorer_for
 
             extra = {f"judge:{j}": scorer_for(j, task, jd) for j, jd in mine.items()}
-            scored = score(task, model, pairs, extra)
+            scored = score(task, model, pairs, extra, stats_cache=results / "cache" / "item-stats")
             scored_all[(model, task.id)] = scored  # its statistics are reused by the pairwise tests
             rows = item_rows(run_id, task, model, pairs, scored, mine)
             all_items.extend(rows)

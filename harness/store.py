@@ -102,6 +102,17 @@ class Store:
                     found[key] = self._decode(key, resp)
         return found
 
+    def present(self, keys: list[str]) -> set[str]:
+        """Which of `keys` have a stored answer (no answer is read or decoded)."""
+        found: set[str] = set()
+        with self._guard("read"):
+            for i in range(0, len(keys), 500):
+                chunk = keys[i:i + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self.db.execute(f"SELECT key FROM responses WHERE key IN ({marks})", chunk)
+                found.update(k for (k,) in rows)
+        return found
+
     def _decode(self, key: str, text: str) -> dict:
         try:
             return json.loads(text)

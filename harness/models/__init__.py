@@ -111,8 +111,10 @@ def provider_of(model: str) -> str:
     return model.split("/", 1)[0] if "/" in model else ""
 
 
-def preflight(model: str) -> None:
-    """Fail early, in one line, on an unknown provider or a missing API key."""
+def preflight(model: str, asked: bool = True) -> None:
+    """Fail early, in one line, on an unknown provider or a missing API key. `asked=False`
+    (every answer of this model is cached, so it is never called) checks only the name:
+    the provider check imports litellm (3 s) and a key is needed only for a call."""
     provider, slash, name = model.partition("/")
     if not model.strip() or (slash and not (provider.strip() and name.strip())):
         raise UserError(f"model {model!r}: a model name is provider/name with both parts non-empty "
@@ -122,6 +124,8 @@ def preflight(model: str) -> None:
         if model.split("/", 1)[1] not in OFFLINE_MODELS[provider]:
             raise UserError(f"unknown model {model!r} (offline models: "
                             + ", ".join(f"{p}/{m}" for p, ms in OFFLINE_MODELS.items() for m in ms) + ")")
+        return
+    if not asked:
         return
     litellm = _litellm()
     try:
