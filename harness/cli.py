@@ -311,7 +311,10 @@ def compare(models, judge, task_names) -> None:
     preflight(judge)
     a, b = models
     latest = latest_outputs(results_dir())
-    tasks = [t for t in load_tasks(list(task_names) or None) if (a, t.id) in latest and (b, t.id) in latest]
+    from .task import load_valid_tasks
+
+    candidates = load_tasks(list(task_names)) if task_names else load_valid_tasks()[0]  # a broken file blocks nothing
+    tasks = [t for t in candidates if (a, t.id) in latest and (b, t.id) in latest]
     if not tasks:
         raise UserError(f"no task has outputs of both {a} and {b}; run `harness eval --model {a} --model {b}` first")
     store = Store(store_path(results_dir()))
