@@ -135,7 +135,10 @@ def rows_for(sc: Scored, run_id: str, created_at: str, with_ci: bool = True) -> 
         if len(set(sc.conditions)) > 1:
             rows.extend(_macro_rows(sc, family, run_id, created_at, with_ci))
     rows.extend(_pair_delta_rows(sc, run_id, created_at, with_ci))
-    for cond, (sel, n_err, item_set) in selections.items():
+    # what the run cost: `all` counts every item asked, the cleaned control too (unlike the scores)
+    accounted = {**selections, "all": (np.arange(n_ok), errors_all, item_set_id(m.get("id", k)
+                                                                            for k, m in enumerate(everything)))}
+    for cond, (sel, n_err, item_set) in accounted.items():
         rows.extend(_accounting_rows(sc, cond, sel, run_id, created_at, n_err, item_set))
     return rows
 

@@ -190,6 +190,9 @@ def test_items_carry_source_references_tags_and_a_score_per_metric(full_run):
     for r in lead.to_dict("records"):
         ours = sacrebleu.corpus_chrf([nfkc(r["output"])], [[nfkc(r["reference"])]]).score
         assert r["score_chrf"] == pytest.approx(ours, abs=1e-3)
+    # the accounting `all` row counts every item asked (what the run cost), the cleaned control too
+    acc = board[(board.task == "translate_zh_en") & (board.condition == "all") & (board.metric == "cost_usd_total")]
+    assert set(acc.n) == {300} and set(acc.value) == {0.0} and set(acc.cost_basis) == {"free"}
     # the pair tag joins each noisy passage to its cleaned twin, scored on the same reference
     noisy = tr[(tr.model == "baseline/lead") & (tr.condition == "noisy-script")].set_index("pair")
     clean = tr[(tr.model == "baseline/lead") & (tr.condition == "noisy-script-cleaned")].set_index("pair")
