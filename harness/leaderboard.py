@@ -328,12 +328,12 @@ def versions(df: "pd.DataFrame", model: str | None = None) -> "pd.DataFrame":  #
     out = []
     for (m, t, ph, smp), g in df.fillna({"sample": ""}).groupby(["model", "task", "prompt_hash", "sample"], sort=False):
         g = g.sort_values(["created_at", "run_id"], kind="stable")
-        alls = g[g.condition == "all"]
+        alls = g[(g.condition == "all") & (g.signature != ACCOUNTING_SIGNATURE)]  # scores: n of the pooled view
         row = {"model": m, "task": t, "prompt_hash": ph, "sample": smp, "run_id": g.run_id.iloc[-1],
                "created_at": g.created_at.iloc[-1],
                "n": int(alls.n.max()) if len(alls) and pd.notna(alls.n.max()) else 0,
                "latest": latest[(m, t)] == (str(ph), str(smp))}
-        row.update({r.metric: r.value for r in alls.itertuples() if r.signature != ACCOUNTING_SIGNATURE})
+        row.update({r.metric: r.value for r in alls.itertuples()})
         out.append(row)
     return pd.DataFrame(out).sort_values(["model", "task", "created_at"], kind="stable").reset_index(drop=True)
 
