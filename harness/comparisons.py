@@ -23,13 +23,12 @@ import numpy as np
 
 from . import stats as st
 from .io import atomic_write_csv, locked
-from .leaderboard import SCHEMA_VERSION, item_set_id, metric_fn, now, pooled_rule
+from .leaderboard import ACCOUNTING_SIGNATURE, SCHEMA_VERSION, item_set_id, metric_fn, now, pooled_rule
 
 PAIRWISE_COLUMNS = ["schema_version", "task", "condition", "metric", "model_a", "model_b", "value_a", "value_b",
                     "diff", "diff_ci_low", "diff_ci_high", "p_value", "significant", "n", "blocks", "item_set",
                     "method", "signature", "inputs", "prompt_hash_a", "prompt_hash_b", "item_set_a", "item_set_b",
                     "run_id_a", "run_id_b", "created_at"]
-SIDES = ["prompt_hash_a", "prompt_hash_b", "item_set_a", "item_set_b", "run_id_a", "run_id_b"]
 ALPHA = 0.05
 
 
@@ -39,7 +38,7 @@ def latest_outputs(results: Path) -> dict[tuple[str, str], "pd.DataFrame"]:  # n
 
     latest: dict[tuple[str, str], pd.DataFrame] = {}
     for path in sorted((results / "runs").glob("*/items.csv")):
-        df = pd.read_csv(path, keep_default_na=False, dtype={"item_id": str, "output": str, "error": str})
+        df = pd.read_csv(path, keep_default_na=False, dtype={c: str for c in ("item_id", "output", "error", "prompt_hash", "run_id", "block")})
         for (model, task), rows in df.groupby(["model", "task"], sort=False):
             latest[(model, task)] = rows
     return latest
@@ -256,12 +255,13 @@ def rank_table(board: "pd.DataFrame", pairwise: "pd.DataFrame") -> "pd.DataFrame
         row = wide.setdefault(key, {"task": r["task"], "condition": r["condition"], "model": r["model"]})
         metric = r["metric"]
         metrics += [] if metric in metrics else [metric]
-        row[metric], row["n"], row["n_errors"] = r["value"], r["n"], r["n_errors"]
+        row[metric] = r["value"]
         row.update({f"{metric}_ci_low": r.get("ci_low", math.nan), f"{metric}_ci_high": r.get("ci_high", math.nan),
                     f"{metric}_n": r["n"]})
-        for col in ("item_set", "sample", "prompt_hash", "run_id"):
-            if col in r:
-                row.setdefault(col, r[col])
+        scored = r.get("signature") != ACCOUNTING_SIGNATURE  # `all` accounting also counts the cleaned control
+        for col in ("n", "n_errors", "item_set", "sample", "prompt_hash", "run_id"):
+            if col in r and (scored or col not in row):
+                row[col] = r[col]
         peers = tests.get((str(r["task"]), str(r["condition"]), str(metric), r["model"]))
         if peers and metric not in TARGET_ONE:  # closest to 1 is best: no direction to rank by
             lo, hi = _rank_range(peers, higher_is_better=metric not in LOWER_IS_BETTER)

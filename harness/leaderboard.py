@@ -136,7 +136,10 @@ def rows_for(sc: Scored, run_id: str, created_at: str, with_ci: bool = True) -> 
         if len(set(sc.conditions)) > 1:
             rows.extend(_macro_rows(sc, family, run_id, created_at, with_ci))
     rows.extend(_pair_delta_rows(sc, run_id, created_at, with_ci))
-    for cond, (sel, n_err, item_set) in selections.items():
+    # what the run cost: `all` counts every item asked, the cleaned control too (unlike the scores)
+    accounted = {**selections, "all": (np.arange(n_ok), errors_all, item_set_id(m.get("id", k)
+                                                                            for k, m in enumerate(everything)))}
+    for cond, (sel, n_err, item_set) in accounted.items():
         rows.extend(_accounting_rows(sc, cond, sel, run_id, created_at, n_err, item_set))
     return rows
 
@@ -337,12 +340,12 @@ def versions(df: "pd.DataFrame", model: str | None = None) -> "pd.DataFrame":  #
     out = []
     for (m, t, ph, smp), g in df.fillna({"sample": ""}).groupby(["model", "task", "prompt_hash", "sample"], sort=False):
         g = g.sort_values(["created_at", "run_id"], kind="stable")
-        alls = g[g.condition == "all"]
+        alls = g[(g.condition == "all") & (g.signature != ACCOUNTING_SIGNATURE)]  # scores: n of the pooled view
         row = {"model": m, "task": t, "prompt_hash": ph, "sample": smp, "run_id": g.run_id.iloc[-1],
                "created_at": g.created_at.iloc[-1],
                "n": int(alls.n.max()) if len(alls) and pd.notna(alls.n.max()) else 0,
                "latest": latest[(m, t)] == (str(ph), str(smp))}
-        row.update({r.metric: r.value for r in alls.itertuples() if r.signature != ACCOUNTING_SIGNATURE})
+        row.update({r.metric: r.value for r in alls.itertuples()})
         out.append(row)
     return pd.DataFrame(out).sort_values(["model", "task", "created_at"], kind="stable").reset_index(drop=True)
 

@@ -190,6 +190,9 @@ def test_items_carry_source_references_tags_and_a_score_per_metric(full_run):
     for r in lead.to_dict("records"):
         ours = sacrebleu.corpus_chrf([nfkc(r["output"])], [[nfkc(r["reference"])]]).score
         assert r["score_chrf"] == pytest.approx(ours, abs=1e-3)
+    # the accounting `all` row counts every item asked (what the run cost), the cleaned control too
+    acc = board[(board.task == "translate_zh_en") & (board.condition == "all") & (board.metric == "cost_usd_total")]
+    assert set(acc.n) == {300} and set(acc.value) == {0.0} and set(acc.cost_basis) == {"free"}
     # the pair tag joins each noisy passage to its cleaned twin, scored on the same reference
     noisy = tr[(tr.model == "baseline/lead") & (tr.condition == "noisy-script")].set_index("pair")
     clean = tr[(tr.model == "baseline/lead") & (tr.condition == "noisy-script-cleaned")].set_index("pair")
@@ -305,3 +308,40 @@ def test_every_python_example_in_the_readme_runs_on_a_fresh_run(full_run, monkey
 def test_printed_paths_follow_harness_results(full_run):
     results, output = full_run
     assert f"{results}/runs/" in output and f"leaderboard {results}/leaderboard.csv" in output
+
+
+def test_history_of_a_full_run_gives_the_pooled_n_and_scores(full_run):
+    from harness import results as hr
+
+    results, _ = full_run
+    hist = hr.history("baseline/lead", results).set_index("task")
+    board = hr.leaderboard(results)
+    chrf = board[(board.model == "baseline/lead") & (board.condition == "all") & (board.metric == "chrf")]
+    assert hist.loc["translate_zh_en", "n"] == 250  # the scores' pooled view, not the 300 items accounted
+    assert hist.latest.all() and str(hist.n.dtype) == "Int64"
+    for r in chrf.itertuples():
+        assert hist.loc[r.task, "chrf"] == pytest.approx(r.value)
+
+
+def test_loaders_name_the_missing_file(tmp_path, monkeypatch):
+    from harness import results as hr
+
+    monkeypatch.setenv("HARNESS_RESULTS", str(tmp_path / "nothing"))
+    for load in (hr.leaderboard, hr.wide, hr.pairwise, hr.judge_pairwise, hr.items):
+        with pytest.raises(FileNotFoundError, match=str(tmp_path / "nothing")):
+            load()
+
+
+def test_items_of_one_run_and_of_every_run(openai_env, results, tmp_path):
+    from harness import results as hr
+
+    items, refs = _items(4)
+    task = make_task(tmp_path / "t", items, refs)
+    for _ in range(2):
+        assert invoke("eval", "--model", "openai/a", "--task", str(task), "--no-ci").exit_code == 0
+    runs = sorted(p.name for p in (results / "runs").iterdir())
+    assert len(hr.items(results)) == 4 and set(hr.items(results).run_id) == {runs[-1]}
+    assert len(hr.items(results, latest=False)) == 8
+    assert set(hr.items(results, run=runs[0]).run_id) == {runs[0]}
+    with pytest.raises(FileNotFoundError, match="no such run"):
+        hr.items(results, run="no-such-run")
