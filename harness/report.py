@@ -133,8 +133,9 @@ def _leaderboard(task_id: str, rows, models: list[str], data: ReportData, sample
         w = wide[(wide.task == task_id) & (wide.condition == "all")]
         for rec in w.to_dict("records"):
             for m in metrics:
-                if rec.get(f"rank_{m}"):
-                    ranks[rec["model"], m] = rec[f"rank_{m}"]
+                rank = rec.get(f"rank_{m}")
+                if isinstance(rank, str) and rank:  # blank: not ranked (e.g. alone on its sample)
+                    ranks[rec["model"], m] = rank
     scale = {}
     for m in metrics:
         vals = [num(by[mod, m][k]) for mod in models if (mod, m) in by for k in ("value", "ci_high", "ci_low")]

@@ -8,7 +8,6 @@ import json
 import re
 
 import pandas as pd
-import pytest
 from click.testing import CliRunner
 
 from fakeserver import FakeServer
