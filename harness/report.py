@@ -124,8 +124,12 @@ def _sample_groups(samples: dict) -> list[dict]:
     return [groups[k] for k in sorted(groups)]
 
 
-def _leaderboard(task_id: str, rows, models: list[str], data: ReportData, samples: dict) -> dict:
-    metrics = list(dict.fromkeys(r["metric"] for r in rows))
+def _leaderboard(task_id: str, rows, models: list[str], data: ReportData, samples: dict, primary: str) -> dict:
+    from .leaderboard import ACCOUNTING_SIGNATURE
+
+    accounting = {r["metric"] for r in rows if r.get("signature") == ACCOUNTING_SIGNATURE}
+    metrics = sorted(dict.fromkeys(r["metric"] for r in rows),
+                     key=lambda m: (m in accounting, m != primary))  # the primary first, tokens and cost last
     by = {(r["model"], r["metric"]): r for r in rows}
     ranks = {}
     wide = data.wide
@@ -300,7 +304,7 @@ def _task_section(task_id: str, grp, data: ReportData) -> dict:
     return {"task": task_id, "models": models, "primary": primary, "samples": samples,
             "sample_groups": _sample_groups(samples),
             "description": task.spec.description if task else "",
-            "leaderboard": _leaderboard(task_id, allrows, models, data, samples),
+            "leaderboard": _leaderboard(task_id, allrows, models, data, samples, primary),
             "matrix": _matrix(task_id, models, data, primary, samples),
             "chart": _condition_chart(plain[plain.metric == primary].to_dict("records"), models, primary, samples),
             "judges": _judges(task_id, grp, models, data),
