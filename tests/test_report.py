@@ -257,3 +257,12 @@ def test_report_renders_in_headless_chromium(evaluated, tmp_path):
         subprocess.run([*_chromium_args(exe, tmp_path), f"--window-size={size}", f"--screenshot={shots / name}",
                         html.as_uri()], capture_output=True, timeout=120)
         assert (shots / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+
+
+def test_chart_axis_reaches_every_ci_end():
+    from harness.report_charts import bar_chart, nice_ticks
+
+    assert nice_ticks(0, 6.4) == [0, 2, 4, 6, 8]  # 6.4 (a CI's upper end) is on the axis, not past it
+    assert nice_ticks(-1, 1, 4) == [-1.0, -0.5, 0.0, 0.5, 1.0]
+    svg = bar_chart(["all"], ["m"], {("all", "m"): (2.5, 1.0, 6.4)}, "x title", "y title", "t", {"m": "#000"})
+    assert svg.count('class="axis-label"') == 2 and ">8</text>" in svg
