@@ -130,8 +130,12 @@ def _sample_groups(samples: dict) -> list[dict]:
     return [groups[k] for k in sorted(groups)]
 
 
-def _leaderboard(task_id: str, rows, models: list[str], data: ReportData, samples: dict) -> dict:
-    metrics = list(dict.fromkeys(r["metric"] for r in rows))
+def _leaderboard(task_id: str, rows, models: list[str], data: ReportData, samples: dict, primary: str) -> dict:
+    from .leaderboard import ACCOUNTING_SIGNATURE
+
+    accounting = {r["metric"] for r in rows if r.get("signature") == ACCOUNTING_SIGNATURE}
+    metrics = sorted(dict.fromkeys(r["metric"] for r in rows),
+                     key=lambda m: (m in accounting, m != primary))  # the primary first, tokens and cost last
     by = {(r["model"], r["metric"]): r for r in rows}
     ranks = {}
     wide = data.wide
@@ -139,8 +143,9 @@ def _leaderboard(task_id: str, rows, models: list[str], data: ReportData, sample
         w = wide[(wide.task == task_id) & (wide.condition == "all")]
         for rec in w.to_dict("records"):
             for m in metrics:
-                if rec.get(f"rank_{m}"):
-                    ranks[rec["model"], m] = rec[f"rank_{m}"]
+                rank = rec.get(f"rank_{m}")
+                if isinstance(rank, str) and rank:  # blank: not ranked (e.g. alone on its sample)
+                    ranks[rec["model"], m] = rank
     scale = {}
     for m in metrics:
         vals = [num(by[mod, m][k]) for mod in models if (mod, m) in by for k in ("value", "ci_high", "ci_low")]
@@ -305,7 +310,7 @@ def _task_section(task_id: str, grp, data: ReportData) -> dict:
     return {"task": task_id, "models": models, "primary": primary, "samples": samples,
             "sample_groups": _sample_groups(samples),
             "description": task.spec.description if task else "",
-            "leaderboard": _leaderboard(task_id, allrows, models, data, samples),
+            "leaderboard": _leaderboard(task_id, allrows, models, data, samples, primary),
             "matrix": _matrix(task_id, models, data, primary, samples),
             "chart": _condition_chart(plain[plain.metric == primary].to_dict("records"), models, primary, samples),
             "judges": _judges(task_id, grp, models, data),

@@ -31,11 +31,9 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
     start = math.floor(lo / step + 1e-9) * step
-    ticks = []
-    t = start
-    while t <= hi + step * 0.5 and len(ticks) < 12:
-        ticks.append(round(t, 10))
-        t += step
+    ticks = [round(start, 10)]
+    while ticks[-1] < hi - 1e-9 and len(ticks) < 40:  # the last tick covers hi (a CI's upper end too)
+        ticks.append(round(start + len(ticks) * step, 10))
     return ticks
 
 

@@ -8,7 +8,6 @@ import json
 import re
 
 import pandas as pd
-import pytest
 from click.testing import CliRunner
 
 from fakeserver import FakeServer
@@ -138,6 +137,10 @@ def test_garbage_judge_counts_every_failure(tmp_path, results, monkeypatch):
     after = _board(results)
     pc = after[(after.model == "judge:openai/judge") & (after.metric == "judge_position_consistency")]
     assert len(pc) == 1 and pc.iloc[0].n == 0 and "no pair compared" in pc.iloc[0].note
+    # the report shows the empty figure with its reason, and the verdict cell says none parsed
+    assert CliRunner().invoke(main, ["report"]).exit_code == 0
+    html = (results / "report.html").read_text(encoding="utf-8")
+    assert "no verdict parsed" in html and "note: no pair compared: 12 of 12 verdicts failed" in html
 
 
 def test_cut_off_reply_says_so(tmp_path, results, monkeypatch):

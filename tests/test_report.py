@@ -168,8 +168,12 @@ def _chromium_args(exe, tmp_path):
             f"--user-data-dir={tmp_path / 'profile'}"]
 
 
+def _cells(tr: Node) -> list[str]:
+    return [" ".join(c.text().split()) for c in tr.children if c.tag in ("td", "th")]
+
+
 def _rows(table: Node) -> list[list[str]]:
-    return [[" ".join(c.text().split()) for c in tr.children if c.tag in ("td", "th")] for tr in table.find("tr")]
+    return [_cells(tr) for tr in table.find("tr")]
 
 
 def test_report_renders_in_headless_chromium(evaluated, tmp_path):
@@ -202,6 +206,9 @@ def test_report_renders_in_headless_chromium(evaluated, tmp_path):
     rows = _rows(board)
     assert [r[0] for r in rows[1:]] == ["baseline/copy", "openai/perfect", "openai/sampled", "openai/weak"]
     assert not any("judge:" in c for r in rows for c in r)
+    chrf = rows[0].index("chrf")
+    assert "#1" in rows[2][chrf] and "#3" in rows[1][chrf]  # ranks from leaderboard_wide.csv
+    assert "#" not in rows[3][chrf] and "nan" not in " ".join(map(" ".join, rows))  # alone on its sample: no rank
     assert all(td.classes == {"model"} for td in board.find("td") if td.text() in ("openai/perfect",))
     for table in dom.find("table", "matrix"):
         assert not any("judge:" in c for r in _rows(table) for c in r)
@@ -226,11 +233,13 @@ def test_report_renders_in_headless_chromium(evaluated, tmp_path):
     jp = pd.read_csv(results / "judge_pairwise.csv").iloc[0]
     assert (jp.model_a, jp.model_b, jp.value_a, jp.value_b) == ("openai/perfect", "openai/weak", 100.0, 0.0)
     assert verdicts["openai/perfect"] == ["", "100 / 0 / 0"] and verdicts["openai/weak"] == ["0 / 0 / 100", ""]
-    reliability = _rows(dom.find("table", "judge-reliability")[0])
-    assert [r[0] for r in reliability[1:]] == ["parse failures", "position consistency", "self-agreement",
-                                               "agreement with chrF"]
-    assert all("Good:" in r[4] for r in reliability[1:])
-    assert reliability[2][1:4] == ["100.0%", "24", "0"]  # 24 pairs, each consistent
+    table = dom.find("table", "judge-reliability")[0]
+    figures = [_cells(tr) for tr in table.find("tr", "figure")]
+    explained = [tr.text() for tr in table.find("tr", "explain")]
+    assert [r[0] for r in figures] == ["parse failures", "position consistency", "self-agreement",
+                                       "agreement with chrF"]
+    assert len(explained) == 4 and all("Good:" in t for t in explained)  # each with what a good value is
+    assert figures[1][1:4] == ["100.0%", "24", "0"]  # 24 pairs, each consistent
     # models on another item sample are marked
     sampled = [tr for tr in board.find("tr") if "sampled" in tr.classes]
     assert [tr.children[0].text() for tr in sampled] == ["openai/sampled"]  # the odd one out is highlighted
@@ -248,3 +257,12 @@ def test_report_renders_in_headless_chromium(evaluated, tmp_path):
         subprocess.run([*_chromium_args(exe, tmp_path), f"--window-size={size}", f"--screenshot={shots / name}",
                         html.as_uri()], capture_output=True, timeout=120)
         assert (shots / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+
+
+def test_chart_axis_reaches_every_ci_end():
+    from harness.report_charts import bar_chart, nice_ticks
+
+    assert nice_ticks(0, 6.4) == [0, 2, 4, 6, 8]  # 6.4 (a CI's upper end) is on the axis, not past it
+    assert nice_ticks(-1, 1, 4) == [-1.0, -0.5, 0.0, 0.5, 1.0]
+    svg = bar_chart(["all"], ["m"], {("all", "m"): (2.5, 1.0, 6.4)}, "x title", "y title", "t", {"m": "#000"})
+    assert svg.count('class="axis-label"') == 2 and ">8</text>" in svg
