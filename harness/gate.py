@@ -186,7 +186,8 @@ def judge_scores(tasks, outputs: dict, judge: str, results: Path) -> tuple[dict,
         if o.response is None:
             out[(model, tid, iid)] = (None, f"judge call failed: {o.error}")
             continue
-        scores, _, failure = parse_pointwise(load_rubric(by_id[tid]), o.response["text"])
+        scores, _, failure = parse_pointwise(load_rubric(by_id[tid]), o.response["text"],
+                                              o.response.get("finish_reason"))
         out[(model, tid, iid)] = (scores, failure or "")
     return out, outcomes
 

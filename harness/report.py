@@ -50,6 +50,7 @@ class ReportData:
     outputs: dict
     meta: list[tuple[str, "pd.DataFrame"]] = field(default_factory=list)  # noqa: F821
     generated: str = ""
+    every_version: "pd.DataFrame | None" = None  # noqa: F821 - leaderboard.csv, older versions too
 
 
 def load_data(results: Path) -> ReportData:
@@ -68,7 +69,8 @@ def load_data(results: Path) -> ReportData:
     board_path = results / "leaderboard.csv"
     if not board_path.exists():
         raise UserError(f"{board_path}: no leaderboard yet; run `make eval` first")
-    board = current(read(board_path, dtype={"prompt_hash": str}))  # each model's latest version
+    every_version = read(board_path, dtype={"prompt_hash": str})
+    board = current(every_version)  # each model's latest version; the section says which
     for col in ("item_set", "note"):
         if col not in board:
             board[col] = math.nan
@@ -94,7 +96,7 @@ def load_data(results: Path) -> ReportData:
         for path in sorted((results / "meta").glob("*.csv")):
             meta.append((path.name, read(path)))
     return ReportData(board, pairwise, judge_pw, read(results / "leaderboard_wide.csv", dtype=str), tasks,
-                      latest_outputs(results), meta, str(board.created_at.max()))
+                      latest_outputs(results), meta, str(board.created_at.max()), every_version)
 
 
 def _ci_text(r) -> str:
@@ -298,6 +300,16 @@ def _examples(task, task_id: str, models: list[str], data: ReportData) -> list[d
     return items
 
 
+def _version_note(task_id: str, models: list[str], grp, data: ReportData) -> str:
+    """Which prompt version and item sample of each model the section shows (the latest),
+    and how many older ones the leaderboard keeps."""
+    from .leaderboard import version_note
+
+    everything = data.every_version if data.every_version is not None else grp
+    shown = grp[grp.model.isin(models)]
+    return version_note(shown, everything[everything.task == task_id])
+
+
 def _task_section(task_id: str, grp, data: ReportData) -> dict:
     models = sorted(m for m in grp.model.unique() if not str(m).startswith(JUDGE_PREFIX))
     task = data.tasks.get(task_id)
@@ -309,6 +321,7 @@ def _task_section(task_id: str, grp, data: ReportData) -> dict:
     samples = _samples([r for r in allrows if r["metric"] == primary] + allrows, models)
     return {"task": task_id, "models": models, "primary": primary, "samples": samples,
             "sample_groups": _sample_groups(samples),
+            "versions": _version_note(task_id, models, grp, data),
             "description": task.spec.description if task else "",
             "leaderboard": _leaderboard(task_id, allrows, models, data, samples, primary),
             "matrix": _matrix(task_id, models, data, primary, samples),

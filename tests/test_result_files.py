@@ -121,6 +121,15 @@ def test_a_changed_prompt_or_a_sample_adds_a_version_and_keeps_the_old_rows(open
         assert ph in hist.output and f"{float(chrf):.2f}" in hist.output
     versions = lb.versions(lb.read(results / "leaderboard.csv"), "openai/a")
     assert len(versions) == 3 and versions.latest.sum() == 1 and versions[versions.latest].n.iloc[0] == 4
+    # the report shows the same latest version and says which, pointing at the older ones
+    import html as html_lib
+
+    out_html = results / "report.html"
+    assert invoke("report", "--out", str(out_html)).exit_code == 0
+    page = html_lib.unescape(out_html.read_text(encoding="utf-8"))
+    note = page.split('class="note version-note">', 1)[1].split("</p>", 1)[0]
+    assert f"prompt {hashes[1]}" in note and "2 older version(s)" in note and "--history openai/a" in note
+    assert hashes[0] not in page  # the first prompt's scores are not drawn beside the latest
 
 
 def test_history_of_an_unknown_model_is_one_line_exit_2(openai_env, results, tmp_path):
