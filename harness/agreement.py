@@ -90,7 +90,7 @@ def pseudo_rows(tasks, run_id: str, created_at: str, with_ci: bool = True) -> li
         stats = {m: s.stats(hyps, against) for m, s in scorers.items()}
         metas = [{"condition": it.condition, "block": it.block,
                   **{k: it.meta.get(k) for k in ("origin", "script", "genre")}} for it in items]
-        acc = {k: [] for k in ("finish_reason", "cost_usd", "completion_tokens", "input_truncated")}
+        acc = {}  # no answers were asked for: no accounting (its rows are dropped below)
         scored = Scored(PSEUDO_MODEL, task.id, "", [it.id for it in items], metas, stats, scorers, [], acc)
         for row in rows_for(scored, run_id, created_at, with_ci=with_ci):
             if row["signature"] != ACCOUNTING_SIGNATURE:
