@@ -4,7 +4,7 @@ Writes results/bench.csv (long format: benchmark, variant, metric, value, unit, 
 ratio, cores, created_at) and results/bench.md (the goals at a glance). Absolute times
 depend on the machine; the ratios are what to compare across machines and commits.
 
-    python bench/run.py                      # everything (~6-8 min on 2 cores)
+    python bench/run.py                      # everything (~20 min on 2 cores: items.py ~10, models.py ~8)
     python bench/run.py --only scoring,startup --quick
 """
 
