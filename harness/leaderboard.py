@@ -34,6 +34,7 @@ VERSION = ["prompt_hash", "sample"]  # what one version of a (model, task) is
 TEXT_COLUMNS = ["model", "task", "condition", "metric", "item_set", "sample", "signature", "prompt_hash",
                 "cost_basis", "run_id", "created_at", "note"]
 TAGS = ("origin", "script", "genre")
+UNBOUNDED = {"length_ratio"}  # every other scored metric is on a 0-100 scale (judge scores 1-5)
 ACCOUNTING_SIGNATURE = "accounting|harness"
 NOISY, CLEANED = "noisy-script", "noisy-script-cleaned"
 
@@ -129,10 +130,10 @@ def rows_for(sc: Scored, run_id: str, created_at: str, with_ci: bool = True) -> 
             n_ok = _n_scored(scorer, stats[sel])
             for name in scorer.names:
                 fn = metric_fn(scorer, name)
-                lo, hi = (st.bootstrap_ci(stats[sel], sel_blocks, fn) if with_ci and len(sel) > 1
-                          else (math.nan, math.nan))
+                lo, hi, method = (st.score_ci(stats[sel], sel_blocks, fn, bounded=name not in UNBOUNDED)
+                                  if with_ci and len(sel) > 1 else (math.nan, math.nan, st.SCORE_CI_METHOD))
                 rows.append(_row(sc, cond, name, values[name], lo, hi, n_ok, n_err + len(sel) - n_ok, item_set,
-                                 scorer.signature() + f"|ci:{st.SCORE_CI_METHOD}", run_id, created_at))
+                                 scorer.signature() + f"|ci:{method}", run_id, created_at))
         if len(set(sc.conditions)) > 1:
             rows.extend(_macro_rows(sc, family, run_id, created_at, with_ci))
     rows.extend(_pair_delta_rows(sc, run_id, created_at, with_ci))
@@ -278,13 +279,20 @@ def read(path: Path) -> "pd.DataFrame":  # noqa: F821
     return df
 
 
-def _keys(df: "pd.DataFrame") -> list[tuple]:  # noqa: F821
-    return list(map(tuple, df[KEY].fillna("").astype(str).values))
+def _keys(df: "pd.DataFrame", cols=KEY) -> list[tuple]:  # noqa: F821
+    return list(map(tuple, df[cols].fillna("").astype(str).values))
+
+
+# A metric re-run on one version replaces every row of it there, whatever its condition, so a
+# view the new run no longer has (a renamed condition) does not linger beside the new rows.
+RERUN = ["model", "task", "prompt_hash", "sample", "metric"]
 
 
 def merge(path: Path, new_rows: list[dict]) -> "pd.DataFrame":  # noqa: F821
     """Replace the rows with this run's keys (same model, task, condition, metric, prompt and
-    items) and keep every other row: other prompt versions and samples stay (atomic, locked)."""
+    items), and every row of a metric this run wrote for the same version (model, task,
+    prompt, sample); keep every other row: other prompt versions, samples and metrics not
+    recomputed (judge scores of an earlier `--judge` run) stay (atomic, locked)."""
     import pandas as pd
 
     new = pd.DataFrame(new_rows, columns=LEADERBOARD_COLUMNS)
@@ -294,8 +302,8 @@ def merge(path: Path, new_rows: list[dict]) -> "pd.DataFrame":  # noqa: F821
         if path.exists():
             old = read(path)
             if not old.empty:
-                mine = set(_keys(new))
-                keep = [k not in mine for k in _keys(old)]
+                mine, rerun = set(_keys(new)), set(_keys(new, RERUN))
+                keep = [k not in mine and r not in rerun for k, r in zip(_keys(old), _keys(old, RERUN))]
                 new = pd.concat([old[keep], new], ignore_index=True)
         new = new.sort_values(["task", "condition", "metric", "model"], kind="stable").reset_index(drop=True)
         atomic_write_csv(new, path, LEADERBOARD_COLUMNS)

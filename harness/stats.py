@@ -189,19 +189,41 @@ def bootstrap_ci(stats: np.ndarray, blocks: list[str], score: ScoreSums,
     documents the scores' skew otherwise costs coverage (0.93 for ROUGE-2), and the interval
     stays inside [0, 100]. Otherwise the raw scale. NaN with fewer than 2 blocks.
     `resamples`/`seed` are unused: the jackknife has no randomness."""
+    return _score_interval(stats, blocks, score)[:2]
+
+
+def _score_interval(stats: np.ndarray, blocks: list[str], score: ScoreSums) -> tuple[float, float, bool]:
+    """(low, high, on the logit scale?) of `bootstrap_ci`."""
     if len(stats) < 2:
-        return float("nan"), float("nan")
+        return float("nan"), float("nan"), False
     idx, n_blocks = block_index(blocks)
     if n_blocks < 2:
-        return float("nan"), float("nan")
+        return float("nan"), float("nan"), False
     sizes = np.bincount(idx, minlength=n_blocks).astype(float)
     estimate = corpus_score(stats, score)
     loo = _leave_one_block_out(block_sums(stats, idx, n_blocks), sizes, score)
     inside = loo[~np.isnan(loo)]
     if 0 < estimate < 100 and len(inside) and np.all((inside > 0) & (inside < 100)):
         lo, hi = jackknife_t_interval(_logit(estimate), _logit(loo))
-        return _expit(lo), _expit(hi)
-    return jackknife_t_interval(estimate, loo)
+        return _expit(lo), _expit(hi), True
+    return *jackknife_t_interval(estimate, loo), False
+
+
+RAW_SCORE_CI_METHOD = CI_METHOD + "-clipped"  # the raw-scale fallback of a 0-100 score, cut to [0, 100]
+
+
+def score_ci(stats: np.ndarray, blocks: list[str], score: ScoreSums,
+             bounded: bool = True) -> tuple[float, float, str]:
+    """`bootstrap_ci` and the method it used, for the row's signature. A 0-100 score
+    (`bounded`) that is 0 or 100 without some block gets the raw-scale interval, which
+    with few blocks can reach far past the scale ([-320, 470] on 2 blocks); it is cut to
+    [0, 100] and named so. Cutting drops only impossible values, so coverage is unchanged."""
+    lo, hi, logit = _score_interval(stats, blocks, score)
+    if logit or math.isnan(lo):
+        return lo, hi, SCORE_CI_METHOD
+    if not bounded:  # e.g. length_ratio: the raw scale is the right one
+        return lo, hi, CI_METHOD
+    return max(lo, 0.0), min(hi, 100.0), RAW_SCORE_CI_METHOD
 
 
 def _logit(x):

@@ -92,6 +92,12 @@ def print_board_file(path: Path, tasks=(), conditions=("all",), metrics=()) -> N
         df = df[df["task"].isin(tasks)]
     if df.empty:
         raise UserError(f"{path}: no rows for task(s) {', '.join(tasks)}")
+    for option, asked, column in (("--condition", conditions, "condition"), ("--metric", metrics, "metric")):
+        unknown = [x for x in asked if x not in set(df[column])]
+        if unknown:  # an empty table would read as "no results"; name what there is instead
+            known = sorted(set(df[column]))
+            raise UserError(f"{path}: {option} {unknown[0]!r}: no such {column} in these rows "
+                            f"(there are: {', '.join(known[:30])}{', …' if len(known) > 30 else ''})")
     wide_path = path.parent / "leaderboard_wide.csv"
     wide = pd.read_csv(wide_path, keep_default_na=False, dtype=str) if wide_path.exists() else None
     print_board(df.to_dict("records"), conditions, metrics, wide, everything)

@@ -23,6 +23,9 @@ SCRIPTS = ("simplified", "traditional")
 TEMPLATE_VARIABLES = {"source", "meta", "task"}
 
 
+UNLABELLED = "unlabelled"  # the condition of an item whose meta names none
+RESERVED_CONDITIONS = ("all", "macro", "delta")  # leaderboard views; tag views contain "="
+
 class Generation(BaseModel):
     model_config = ConfigDict(extra="forbid")
     temperature: float = 0.0
@@ -129,7 +132,8 @@ class Item:
 
     @property
     def condition(self) -> str:
-        return str(self.meta.get("condition", "all"))
+        # an item without a condition is in its own view, never in one named like a pooled view
+        return str(self.meta.get("condition", UNLABELLED))
 
     @property
     def block(self) -> str:
@@ -425,6 +429,10 @@ def _items(spec: TaskSpec, base: Path, via_datasets: bool = True, task_path: Pat
         meta = row.get("meta", {})
         if not isinstance(meta, dict):
             raise UserError(f"{where}: item {iid}: 'meta' must be a JSON object")
+        cond = meta.get("condition")
+        if cond is not None and (str(cond) in RESERVED_CONDITIONS or "=" in str(cond) or not str(cond).strip()):
+            raise UserError(f"{where}: item {iid}: condition {cond!r} is a name the leaderboard uses for its own views "
+                            f"({', '.join(RESERVED_CONDITIONS)} and tag=value); rename the condition")
         key = row.get("ref_key", iid)
         ref = refs.get(key)
         if ref is None:

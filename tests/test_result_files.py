@@ -354,3 +354,62 @@ def test_items_of_one_run_and_of_every_run(openai_env, results, tmp_path):
     assert set(hr.items(results, run=runs[0]).run_id) == {runs[0]}
     with pytest.raises(FileNotFoundError, match="no such run"):
         hr.items(results, run="no-such-run")
+
+
+def test_an_item_without_a_condition_is_its_own_view_and_never_replaces_the_pooled_all(results, tmp_path):
+    from helpers import simple_items
+
+    items, refs = simple_items(6)
+    del items[0]["meta"]["condition"]
+    task = make_task(tmp_path / "t", items, refs)
+    assert invoke("eval", "--model", "baseline/copy", "--task", str(task), "--no-ci").exit_code == 0
+    board = _board(results)
+    chrf = board[board.metric == "chrf"].set_index("condition")
+    assert chrf.loc["all", "n"] == "6"  # every item pooled, not the one without a condition
+    assert chrf.loc["unlabelled", "n"] == "1" and chrf.loc["c0", "n"] == "2" and chrf.loc["c1", "n"] == "3"
+
+
+@pytest.mark.parametrize("name", ["all", "macro", "delta", "origin=x"])
+def test_a_condition_named_like_a_pooled_view_is_one_line_exit_2(results, tmp_path, name):
+    from helpers import simple_items
+
+    items, refs = simple_items(4)
+    items[2]["meta"]["condition"] = name
+    task = make_task(tmp_path / "t", items, refs)
+    res = CliRunner().invoke(main, ["eval", "--model", "baseline/copy", "--task", str(task)])
+    assert res.exit_code == 2, res.output
+    line = res.output.strip().splitlines()[-1]
+    assert f"items.jsonl:3: item i2: condition {name!r} is a name the leaderboard uses" in line
+    assert "rename the condition" in line and not (results / "leaderboard.csv").exists()
+
+
+def test_a_rerun_of_the_same_version_drops_the_views_it_no_longer_has(results, tmp_path):
+    from helpers import simple_items
+
+    items, refs = simple_items(6)
+    items[1]["meta"]["condition"] = "c1-typo"
+    task = make_task(tmp_path / "t", items, refs)
+    assert invoke("eval", "--model", "baseline/copy", "--task", str(task), "--no-ci").exit_code == 0
+    assert "c1-typo" in set(_board(results).condition)
+    items[1]["meta"]["condition"] = "c1"  # the typo fixed: same prompt, same items
+    task = make_task(tmp_path / "t", items, refs)
+    assert invoke("eval", "--model", "baseline/copy", "--task", str(task), "--no-ci").exit_code == 0
+    board = _board(results)
+    assert "c1-typo" not in set(board.condition)
+    assert board.groupby(["condition", "metric"]).size().max() == 1  # one row per view and metric
+    assert board[(board.metric == "chrf") & (board.condition == "c1")].n.tolist() == ["3"]
+
+
+@pytest.mark.parametrize("option,value", [("--condition", "nosuch"), ("--metric", "nosuch")])
+def test_an_unknown_leaderboard_filter_is_one_line_exit_2_naming_what_there_is(results, tmp_path, option, value):
+    from helpers import simple_items
+
+    items, refs = simple_items(4)
+    task = make_task(tmp_path / "t", items, refs)
+    assert invoke("eval", "--model", "baseline/copy", "--task", str(task), "--no-ci").exit_code == 0
+    res = CliRunner().invoke(main, ["leaderboard", option, value])
+    assert res.exit_code == 2
+    line = res.output.strip()
+    assert "\n" not in line and f"{option} 'nosuch': no such" in line
+    assert ("c0, c1" in line) if option == "--condition" else ("chrf" in line)
+    assert CliRunner().invoke(main, ["leaderboard", option, "c0" if option == "--condition" else "chrf"]).exit_code == 0

@@ -318,3 +318,18 @@ SYS_A = ["the cat sat on a mat", "a quick brown fox jumped", "we evaluate transl
 SYS_B = ["a cat is on the mat", "the fox is quick", "evaluation of machine translation", "laws of scaling",
          "a decade for agents", "oil is data", "the model speaks english", "exact numbers", "errors in speech",
          "short"] * 3
+
+
+def test_a_score_whose_logit_is_undefined_gets_the_raw_interval_cut_to_0_100_and_says_so():
+    # blocks a, b score 100 and c scores 20: without c the score is 100, so no logit; by hand
+    # the raw jackknife-t interval is 73.33 ± 4.303 × 26.67 = [-41.4, 188.1] (t on 2 df)
+    s = np.array([[100.0], [100.0], [100.0], [100.0], [20.0], [20.0]])
+    blocks = list("aabbcc")
+    lo, hi = st.bootstrap_ci(s, blocks, mean_score)
+    assert lo == pytest.approx(73.333 - 4.3027 * 26.667, abs=0.05) and hi == pytest.approx(73.333 + 4.3027 * 26.667, abs=0.05)
+    assert st.score_ci(s, blocks, mean_score) == (0.0, 100.0, "jackknife-t-satterthwaite-clipped")
+    # a ratio (length_ratio) is not a 0-100 score: raw interval, named as such, not cut
+    assert st.score_ci(s, blocks, mean_score, bounded=False) == (lo, hi, st.CI_METHOD)
+    # inside (0, 100) everywhere: the logit interval, unchanged, named as before
+    inner = np.array([[60.0], [70.0], [50.0], [65.0], [20.0], [30.0]])
+    assert st.score_ci(inner, blocks, mean_score) == (*st.bootstrap_ci(inner, blocks, mean_score), st.SCORE_CI_METHOD)
