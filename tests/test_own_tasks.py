@@ -28,7 +28,7 @@ def test_english_reader():
     # ambiguous words are not source numbers; read generously on the output side
     assert numbers_en("no one came first, wait a second") == []
     assert numbers_en("no one came first, wait a second", strict=False) == [1, 1, 2]
-    assert numbers_en("one-third of them") == []  # a fraction, not 1 + 3
+    assert numbers_en("one-third of them") == [pytest.approx(1 / 3)]  # a fraction (三分之一), not 1 + 3
     assert numbers_en("$50–60 billion") == [5e10, 6e10]  # the scale belongs to both ends
 
 
@@ -93,6 +93,61 @@ def test_en_to_en_summary():
     chinese = "该公司聘请了二十三名工程师,在第二轮融资中筹集了15亿美元(4.5万名申请者)。"
     # read as English: 15 and 4.5, neither a source value
     assert recall("en", "en", source, chinese) == 0.0
+
+
+# --- numbers: red-team pairs (each a perfect translation both ways, and a copy) ----------
+# Values by hand: half a million = 500,000 = 五十万; a quarter of a million = 250,000 = 二十五万;
+# a third = 1/3 = 三分之一 (分母 first), two thirds = 2/3 = 三分之二; 3만 2천 = 30,000 + 2,000.
+
+PAIRS = [
+    ("Half a million people visited the fair.", "五十万人参观了博览会。", [5e5]),
+    ("A quarter of a million cards and half a billion dollars.", "二十五万张卡和五亿美元。", [2.5e5, 5e8]),
+    ("A third of the budget went to two thirds of the schools.", "三分之一的预算用于三分之二的学校。",
+     [pytest.approx(1 / 3), pytest.approx(2 / 3)]),
+    ("Ten companies opened three factories.", "十家公司开了三个工厂。", [10, 3]),
+]
+
+
+@pytest.mark.parametrize("en, zh, values", PAIRS)
+def test_red_team_pairs_score_100_both_ways_and_copies_do_not(en, zh, values):
+    assert numbers_en(en) == values
+    assert numbers_zh(zh) == values
+    assert recall("en", "zh", en, zh) == 100.0
+    assert recall("zh", "en", zh, en) == 100.0
+    # a copy of the source in the other language: English read as Chinese and Chinese read as
+    # English keep none of these values (no digits, and the other language's words)
+    assert recall("en", "zh", en, en) == 0.0
+    assert recall("zh", "en", zh, zh) == 0.0
+
+
+def test_fractions_are_values_not_ordinals():
+    # "a" + ordinal is a fraction only before "of": "a third party" (第三方) is no source number
+    assert numbers_en("a third party, the third quarter, three-fifths") == [3, pytest.approx(0.6)]
+    # "quarter(s)" only before "of": "in three quarters" is 三个季度 (3), and "twenty-third" is 23rd
+    assert numbers_en("in three quarters, three quarters of staff, the twenty-third day") == [3, 0.75, 23]
+    # the output side reads "a quarter" as 1/4 too: 降低到四分之一 ↔ "cut to a quarter"
+    assert recall("zh", "en", "错误率降低到四分之一。", "Error rates fall to a quarter.") == 100.0
+    assert numbers_zh("百分之五十,十分之一") == [50, pytest.approx(0.1)]  # 百分之 stays a percent
+
+
+def test_korean_numbers_written_in_parts():
+    from harness.scorers.numbers import numbers_ko
+
+    assert numbers_ko("관객 3만 2천 명") == [32000]
+    assert numbers_ko("3억 2천만 원, 3만2천, 3만 5000명, 1조 2000억") == [3.2e8, 32000, 35000, 1.2e12]
+    assert numbers_ko("2024년 3월, 2천만") == [2024, 3, 2e7]  # no 만/억/조 before 3: two numbers
+    assert recall("ko", "en", "관객 3만 2천 명", "32,000 spectators") == 100.0
+    assert recall("en", "ko", "32,000 spectators", "관객 3만 2천 명") == 100.0
+    assert recall("ko", "en", "관객 3만 2천 명", "관객 3만 2천 명") == 0.0  # read as English: 3 and 2
+
+
+def test_chinese_single_numerals_before_a_measure_word():
+    # 十家 and 三个 count on the source side, as "ten" and "three" do in English; lone 一 / 两 / 二
+    # do not (一家 is also "a family", 二级市场 the secondary market), nor 十分 (= "very") or 十几家
+    assert numbers_zh("十家公司,三个工厂") == [10, 3]
+    assert numbers_zh("一家人,两家,二级市场,十分重要,十几家,十多家") == []
+    # 十年 is as often "a decade": the output side reads "decade" as 10
+    assert recall("zh", "en", "智能体十年", "the decade of agents") == 100.0
 
 
 def test_the_signature_names_both_readers():

@@ -1,7 +1,8 @@
 """Numbers in text, read by the text's language and returned as values.
 
 `extract(text, lang, strict)`: every number the text states, as a float (3.2万 → 32000,
-"70 billion" → 7e10, 两千三百万 → 2.3e7, 百分之五十 → 50, 三成 → 30, 第三 / "third" → 3).
+"70 billion" → 7e10, 两千三百万 → 2.3e7, 百分之五十 → 50, 三成 → 30, 第三 / "third" → 3,
+"half a million" → 5e5, 三分之一 / "a third of" → 1/3, 十家 / "ten" → 10, 3만 2천 → 32000).
 
 `strict` is for the source side, whose numbers are the ones a translation or summary must
 keep: a word that is only sometimes a number ("one", "first", "second"; 一 or 两 on their
@@ -33,6 +34,15 @@ _NUMC = "".join(CN_DIGIT) + "".join(CN_UNIT) + "".join(CN_SECTION)
 CN_ARABIC = re.compile(r"(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?:\s*([百千万萬亿億兆])([万萬亿億])?|([KkMmBbTt])(?![A-Za-z]))?")
 LATIN_SCALE = {"k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}
 CN_PERCENT = re.compile(rf"百分之([{_NUMC}]+|\d+(?:\.\d+)?)")
+# 三分之一 = 1/3, 三分之二 = 2/3: the denominator comes first (百分之 is read as a percent first)
+CN_FRACTION = re.compile(rf"([{_NUMC}]+|\d+)分之([{_NUMC}]+|\d+(?:\.\d+)?)")
+# a single numeral counts on the source side before a measure word (十家, 三个), as "ten" and
+# "three" count in English; 分 and 点 are left out (十分 = "very", 一点 = "a little")
+CN_MEASURE = ("个個家名位人年岁歲月天日周週次倍种種项項条條款台臺部件只隻张張篇本所座辆輛架颗顆首场場"
+              "届屆轮輪枚份层層块塊元美吨噸米")
+# not 一 / 两 / 二 on their own: 一样, 一些, 两下 are words, and a lone 二 ranks more often than
+# it counts (老二, 二手, 二级市场 = the secondary market)
+SINGLE_COUNTED = "三四五六七八九十"
 CN_RUN = re.compile(rf"[{_NUMC}]+")
 RANKED = "季名届屆代版期章节節轮輪阶階号號"
 RANGE = re.compile(r"\s*[-‐‑–—~～至到]\s*")  # 500-600亿, 15–20T: the scale belongs to both ends
@@ -94,6 +104,8 @@ def _cn_run_counts(run: str, before: str, after: str, strict: bool) -> float | N
         return value
     if run[0] in CN_SECTION or run[0] in "百佰千仟":
         return None  # 万一 (in case), 千万 (by all means), 百万 (as in 百万富翁) stay words
+    if len(run) == 1 and run in SINGLE_COUNTED and after[:1] and after[:1] in CN_MEASURE:
+        return value  # 十家 ↔ "ten companies"
     has_unit = any(c in CN_UNIT or c in CN_SECTION for c in run)
     if len(run) >= 2 and (has_unit or any(c in "〇零" for c in run)):
         return value
@@ -125,6 +137,13 @@ def numbers_zh(text: str, strict: bool = True) -> list[float]:
         value = float(got) if got[0].isdigit() else parse_cn_numeral(got)
         if value is not None:
             found.append((m.start(), value))
+            take(m)
+    for m in CN_FRACTION.finditer(text):
+        if taken[m.start()]:
+            continue  # 百分之五十 was read as a percent
+        denominator, numerator = (float(g) if g[0].isdigit() else parse_cn_numeral(g) for g in m.groups())
+        if denominator and numerator is not None:
+            found.append((m.start(), numerator / denominator))
             take(m)
     previous = None  # (match, plain value, scale) of the last Arabic number
     for m in CN_ARABIC.finditer(text):
@@ -158,13 +177,24 @@ KO_NUMBER = re.compile(r"(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*(천|만|억|조)?(�
 
 
 def numbers_ko(text: str, strict: bool = True) -> list[float]:
-    out = []
-    for m in KO_NUMBER.finditer(unicodedata.normalize("NFKC", text)):
+    """Arabic numbers with their scales; a number written in parts (3만 2천 = 32,000, 3억 2천만
+    = 320,000,000, 3만 5000) is one value: a part joins the one before when only spaces
+    separate them (or none: 3만2천), that one ends in 만/억/조, and the part is smaller than its scale."""
+    out: list[float] = []
+    open_scale, last_end = 0.0, -1  # the 만/억/조 scale of the last number, and where it ended
+    text = unicodedata.normalize("NFKC", text)
+    for m in KO_NUMBER.finditer(text):
         value = float(m.group(1).replace(",", "") + (m.group(2) or ""))
         for unit in (m.group(3), m.group(4)):
             if unit:
                 value *= KO_SCALE[unit]
-        out.append(value)
+        if out and open_scale and not text[last_end:m.start()].strip() and value < open_scale:
+            out[-1] += value
+        else:
+            out.append(value)
+        last = m.group(4) or m.group(3)
+        open_scale = KO_SCALE[last] if last in ("만", "억", "조") else 0.0
+        last_end = m.end()
     return out
 
 
@@ -187,6 +217,29 @@ WORD_SCALE = {"hundred": 100, "thousand": 1e3, "million": 1e6, "billion": 1e9, "
 AMBIGUOUS = {"one", "first", "second"}  # "no one", "at first", "a second": not numbers when strict
 NUMBER_WORDS = {*ONES, *TENS, *ORDINALS, *WORD_SCALE}
 WORD = re.compile(r"[A-Za-z]+")
+# Fractions: "a third of", "two thirds", "one-fifth" state 1/3, 2/3, 1/5 (三分之一, 三分之二,
+# 五分之一), not the ordinal. After "a" only when "of" follows ("a third party" is 第三方, "a
+# quarter" alone is as often three months); "quarter(s)" likewise only before "of" ("three
+# quarters" of a year is 三个季度, read as 3).
+DENOMINATORS = {"quarter": 4, "quarters": 4,  # "half" only in "half a million": "half of" is 一半
+                **{w: v for w, v in ORDINALS.items() if 3 <= v <= 20},
+                **{w + "s": v for w, v in ORDINALS.items() if 3 <= v <= 20}}
+# no tens: "twenty-third" is 23rd, not 20/3
+_NUMERATOR = "|".join(["an?", *(w for w in ONES if w != "zero")])
+_DENOMINATOR = "|".join(sorted(DENOMINATORS, key=len, reverse=True))
+DECADE = re.compile(r"\bdecade\b", re.I)
+EN_FRACTION = re.compile(rf"\b({_NUMERATOR})[\s-]+({_DENOMINATOR})\b(\s+of\b)?", re.I)
+# "half a million" = 500,000, "a quarter of a million", "two thirds of a billion"
+EN_SCALED_FRACTION = re.compile(rf"\b(?:half|(?:({_NUMERATOR})[\s-]+({_DENOMINATOR})\s+of))\s+an?\s+"
+                                r"(hundred|thousand|million|billion|trillion)\b", re.I)
+
+
+def _fraction(numerator: str, denominator: str, of: bool) -> float | None:
+    numerator, denominator = numerator.lower(), denominator.lower()
+    if (numerator in ("a", "an") or denominator.startswith("quarter")) and not of:
+        return None
+    n = 1 if numerator in ("a", "an") else ONES[numerator]
+    return n / DENOMINATORS[denominator]
 
 
 def _word_groups(text: str) -> list[tuple[int, list[str]]]:
@@ -252,6 +305,24 @@ def numbers_en(text: str, strict: bool = True) -> list[float]:
     text = unicodedata.normalize("NFKC", text)
     found: list[tuple[int, float]] = []
     spans = []
+    for m in EN_SCALED_FRACTION.finditer(text):
+        share = 0.5 if m.group(1) is None else _fraction(m.group(1), m.group(2), True)
+        if share is not None:
+            found.append((m.start(), share * WORD_SCALE[m.group(3).lower()]))
+            spans.append((m.start(), m.end()))
+    for m in EN_FRACTION.finditer(text):
+        if any(a <= m.start() < b for a, b in spans):
+            continue
+        share = _fraction(m.group(1), m.group(2), bool(m.group(3)))
+        if share is not None:
+            found.append((m.start(), share))
+            spans.append((m.start(), m.end()))
+        elif not strict:  # "cut to a quarter" ↔ 四分之一; the words are still read as well ("three quarters" = 3)
+            found.append((m.start(), _fraction(m.group(1), m.group(2), True)))
+        elif m.group(1).lower() in ("a", "an") and m.group(2).lower() in ORDINALS:
+            spans.append((m.start(), m.end()))  # "a third party", "a fifth time": not a source number
+    if not strict:  # 十年 is as often "a decade" as "ten years"
+        found += [(m.start(), 10.0) for m in DECADE.finditer(text)]
     previous = None
     for m in EN_DIGITS.finditer(text):
         spans.append((m.start(), m.end()))
@@ -286,7 +357,7 @@ def reader_name(lang: str) -> str:
     """How numbers in `lang` are read, for the metric's signature."""
     family = lang.split("-")[0].lower()
     if family in ("zh", "ja"):
-        return "cjk:arabic+百千万亿兆+KMBT+numerals+百分之+成+第"
+        return "cjk:arabic+百千万亿兆+KMBT+numerals+百分之+分之+成+第+X个"
     if family == "ko":
-        return "ko:arabic+천만억조"
-    return "en:digits+scale-words+k/m/bn+number-words+ordinals"
+        return "ko:arabic+천만억조+parts"
+    return "en:digits+scale-words+k/m/bn+number-words+ordinals+fractions"
