@@ -63,6 +63,10 @@ def csv_rows(path: Path, read_text) -> list[tuple[str, dict]]:
         if None in row:
             raise UserError(f"{path}:{line}: more cells than header columns (quote cells that contain "
                             f"{'tabs' if delimiter == chr(9) else 'commas'})")
+        missing = [k for k, v in row.items() if v is None]  # csv fills absent trailing cells with None
+        if missing:
+            raise UserError(f"{path}:{line}: {len(row) - len(missing)} cells for {len(row)} header columns "
+                            f"(missing: {', '.join(missing)}); add the missing cells, empty ones if unknown")
         item: dict = {}
         meta: dict = {}
         for key, value in row.items():

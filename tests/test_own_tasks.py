@@ -381,6 +381,19 @@ def test_csv_errors_name_the_line(tmp_path):
         load_task(path)
 
 
+def test_a_csv_row_with_too_few_cells_is_one_line_naming_the_line_and_exits_2(tmp_path):
+    path = _task_with_items(tmp_path, "items.csv")
+    csv_path = path.parent / "items.csv"
+    csv_path.write_text('id,source,meta.condition,meta.block\ni0,第一句,c0,b0\ni1,"第二句"\n', encoding="utf-8")
+    with pytest.raises(UserError) as exc:
+        load_task(path)
+    assert str(exc.value) == (f"{csv_path}:3: 2 cells for 4 header columns (missing: meta.condition, meta.block); "
+                              "add the missing cells, empty ones if unknown")
+    out = run_cli("tasks", "check", env={"HARNESS_TASKS": str(path.parent)})
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error: ")]
+    assert out.returncode == 2 and errors == [f"error: {exc.value}"], out.stderr
+
+
 def test_parquet_items(tmp_path):
     import pandas as pd
 
