@@ -34,6 +34,13 @@ def drop_none(row: dict) -> dict:
     return out
 
 
+def _read_utf8(path: Path, what: str, encoding: str = "utf-8") -> str:
+    try:
+        return path.read_text(encoding=encoding)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot read {what} ({first_line(exc)})") from None
+
+
 def _datasets():
     import datasets
 
@@ -129,7 +136,20 @@ def saved_dataset_rows(folder: Path, split: str | None) -> list[tuple[str, dict]
     return _rows_of(chosen, f"{folder}{f':{split}' if split else ''}")
 
 
-def folder_rows(folder: Path, split: str | None) -> list[tuple[str, dict]]:
+def _csv_folder_rows(folder: Path, split: str | None, read_text) -> list[tuple[str, dict]]:
+    """CSV/TSV files of a folder, split by file name as `datasets` does, each read by
+    csv_rows: the same `meta.<name>` columns and line numbers as a single CSV file."""
+    from datasets.data_files import DataFilesDict, get_data_patterns
+
+    try:
+        by_split = DataFilesDict.from_patterns(get_data_patterns(str(folder)), base_path=str(folder))
+    except Exception as exc:  # noqa: BLE001
+        raise UserError(f"{folder}: cannot tell the splits of this folder ({first_line(exc)})") from None
+    files = _dataset_split({str(k): v for k, v in by_split.items()}, split, str(folder))
+    return [row for f in sorted(files) for row in csv_rows(Path(f), read_text)]
+
+
+def folder_rows(folder: Path, split: str | None, read_text=None) -> list[tuple[str, dict]]:
     """A folder of data files, split by file name as `datasets` does (train/test/validation)."""
     files = [p for p in folder.rglob("*") if p.suffix.lower() in FILE_SUFFIXES]
     if not files:
@@ -138,6 +158,8 @@ def folder_rows(folder: Path, split: str | None) -> list[tuple[str, dict]]:
     if len(suffixes) > 1:
         raise UserError(f"{folder}: mixes {', '.join(sorted(suffixes))} files; keep one format per folder")
     datasets = _datasets()
+    if suffixes <= {".csv", ".tsv"}:
+        return _csv_folder_rows(folder, split, read_text or _read_utf8)
     try:
         ds = datasets.load_dataset(str(folder))
     except Exception as exc:  # noqa: BLE001

@@ -371,7 +371,7 @@ def _folder_rows(folder: Path, split: str | None) -> list[tuple[str, dict]]:
 
     if src.is_saved_dataset(folder):
         return src.saved_dataset_rows(folder, split)
-    return src.folder_rows(folder, split)
+    return src.folder_rows(folder, split, _read_text)
 
 
 def _through_datasets(path: Path, checked: list[tuple[int, dict]]) -> list[dict]:

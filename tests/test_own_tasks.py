@@ -444,6 +444,24 @@ def test_a_folder_of_files_and_hf_folder_relative_to_the_task_file(tmp_path, mon
         load_task(path)
 
 
+@pytest.mark.parametrize("items_key", ["folder", "hf:folder:test"])
+def test_a_folder_of_csv_files_reads_meta_columns_as_a_single_csv_does(tmp_path, items_key):
+    path = _task_with_items(tmp_path, items_key, **({"split": "test"} if items_key == "folder" else {}))
+    folder = path.parent / "folder"
+    folder.mkdir()
+    header = "id,source,meta.condition,meta.block\n"
+    (folder / "test.csv").write_text(header + "".join(
+        f'{r["id"]},"{r["source"]}",{r["meta"]["condition"]},{r["meta"]["block"]}\n' for r in ROWS), encoding="utf-8")
+    (folder / "train.csv").write_text(header + "t0,别的句子,c9,b9\n", encoding="utf-8")
+    task = _same_items(path)
+    assert task.items[0].meta == {"condition": "c0", "block": "b0"}
+    # a bad row in a folder's CSV names its file and line, as in a single CSV file
+    (folder / "test.csv").write_text(header + "i0,第一句\n", encoding="utf-8")
+    with pytest.raises(UserError) as exc:
+        load_task(path)
+    assert str(exc.value).startswith(f"{folder / 'test.csv'}:2: 2 cells for 4 header columns")
+
+
 def test_an_unsupported_format_is_one_line_listing_the_supported_ones(tmp_path):
     path = _task_with_items(tmp_path, "items.xlsx")
     (path.parent / "items.xlsx").write_bytes(b"PK\x03\x04")
