@@ -22,6 +22,11 @@ FILE_SUFFIXES = (".jsonl", ".csv", ".tsv", ".parquet")
 ITEM_KEYS = {"id", "source", "ref_key", "meta"}
 
 
+class SourceError(UserError):
+    """A problem of the items source as a whole (not of one row): the task loader prefixes
+    it with the task file and the line of its `items:` key, where the user fixes it."""
+
+
 def first_line(exc: BaseException) -> str:
     return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
 
@@ -102,9 +107,9 @@ def _dataset_split(ds, split: str | None, what: str):
     if split is None:
         if len(names) == 1:
             return ds[names[0]]
-        raise UserError(f"{what}: has the splits {', '.join(names)}; say which with `split:` in the task file")
+        raise SourceError(f"{what}: has the splits {', '.join(names)}; say which with `split:` in the task file (or hf:<folder>:<split>)")
     if split not in names:
-        raise UserError(f"{what}: no split {split!r} (splits: {', '.join(names)})")
+        raise SourceError(f"{what}: no split {split!r} (splits: {', '.join(names)}); name one of them")
     return ds[split]
 
 
@@ -117,7 +122,7 @@ def parquet_rows(path: Path) -> list[tuple[str, dict]]:
     try:
         ds = datasets.load_dataset("parquet", data_files=str(path), split="train")
     except Exception as exc:  # noqa: BLE001 - a damaged or foreign file is the user's to fix
-        raise UserError(f"{path}: cannot read this parquet file ({first_line(exc)})") from None
+        raise SourceError(f"{path}: cannot read this parquet file ({first_line(exc)})") from None
     return _rows_of(ds, str(path))
 
 
@@ -131,7 +136,7 @@ def saved_dataset_rows(folder: Path, split: str | None) -> list[tuple[str, dict]
     try:
         ds = datasets.load_from_disk(str(folder))
     except Exception as exc:  # noqa: BLE001
-        raise UserError(f"{folder}: cannot load this save_to_disk folder ({first_line(exc)})") from None
+        raise SourceError(f"{folder}: cannot load this save_to_disk folder ({first_line(exc)})") from None
     chosen = _dataset_split(ds, split, str(folder))
     return _rows_of(chosen, f"{folder}{f':{split}' if split else ''}")
 
@@ -144,7 +149,7 @@ def _csv_folder_rows(folder: Path, split: str | None, read_text) -> list[tuple[s
     try:
         by_split = DataFilesDict.from_patterns(get_data_patterns(str(folder)), base_path=str(folder))
     except Exception as exc:  # noqa: BLE001
-        raise UserError(f"{folder}: cannot tell the splits of this folder ({first_line(exc)})") from None
+        raise SourceError(f"{folder}: cannot tell the splits of this folder ({first_line(exc)})") from None
     files = _dataset_split({str(k): v for k, v in by_split.items()}, split, str(folder))
     return [row for f in sorted(files) for row in csv_rows(Path(f), read_text)]
 
@@ -153,17 +158,17 @@ def folder_rows(folder: Path, split: str | None, read_text=None) -> list[tuple[s
     """A folder of data files, split by file name as `datasets` does (train/test/validation)."""
     files = [p for p in folder.rglob("*") if p.suffix.lower() in FILE_SUFFIXES]
     if not files:
-        raise UserError(f"{folder}: no .jsonl, .csv, .tsv or .parquet files in this folder (supported: {SUPPORTED})")
+        raise SourceError(f"{folder}: no .jsonl, .csv, .tsv or .parquet files in this folder (supported: {SUPPORTED})")
     suffixes = {p.suffix.lower() for p in files}
     if len(suffixes) > 1:
-        raise UserError(f"{folder}: mixes {', '.join(sorted(suffixes))} files; keep one format per folder")
+        raise SourceError(f"{folder}: mixes {', '.join(sorted(suffixes))} files; keep one format per folder")
     datasets = _datasets()
     if suffixes <= {".csv", ".tsv"}:
         return _csv_folder_rows(folder, split, read_text or _read_utf8)
     try:
         ds = datasets.load_dataset(str(folder))
     except Exception as exc:  # noqa: BLE001
-        raise UserError(f"{folder}: datasets cannot load this folder ({first_line(exc)})") from None
+        raise SourceError(f"{folder}: datasets cannot load this folder ({first_line(exc)})") from None
     chosen = _dataset_split(ds, split, str(folder))
     return _rows_of(chosen, f"{folder}{f':{split}' if split else ''}")
 
@@ -176,7 +181,7 @@ def hub_rows(spec: str, split: str | None) -> list[tuple[str, dict]]:
     try:
         ds = datasets.load_dataset(name, split=split) if split else datasets.load_dataset(name)
     except Exception as exc:  # noqa: BLE001 - offline, unknown name, wrong split: all the user's to fix
-        raise UserError(f"items {spec}: cannot load this dataset ({first_line(exc)}); "
-                        "it must be in the local Hugging Face cache (HF_HOME) or reachable online") from None
-    chosen = _dataset_split(ds, split, f"items {spec}")
+        raise SourceError(f"{spec}: cannot load this dataset ({first_line(exc)}); check the name, or put the "
+                          "dataset in the local Hugging Face cache (HF_HOME), or go online") from None
+    chosen = _dataset_split(ds, split, spec)
     return _rows_of(chosen, f"hf:{name}{f':{split}' if split else ''}")

@@ -337,7 +337,18 @@ def _drop_none(row: dict) -> dict:
 
 def _item_rows(spec: TaskSpec, base: Path, via_datasets: bool, task_path: Path | None = None
                ) -> list[tuple[str, dict]]:
-    """(where, row) for every item: `where` names the file and line (or the row)."""
+    """(where, row) for every item: `where` names the file and line (or the row). A problem
+    of the source as a whole names the task file and the line of its `items:` key."""
+    from . import item_sources as src
+
+    try:
+        return _source_rows(spec, base, via_datasets, task_path)
+    except src.SourceError as exc:
+        line = yaml_line(task_path, ["items"]) if task_path else None
+        raise UserError(f"{task_path}{f':{line}' if line else ''}: items: {exc}" if task_path else str(exc)) from None
+
+
+def _source_rows(spec: TaskSpec, base: Path, via_datasets: bool, task_path: Path | None) -> list[tuple[str, dict]]:
     from . import item_sources as src
 
     if spec.items.startswith("hf:"):
@@ -350,16 +361,14 @@ def _item_rows(spec: TaskSpec, base: Path, via_datasets: bool, task_path: Path |
     if path.is_dir():
         return _folder_rows(path, spec.split)
     suffix = path.suffix.lower()
+    if suffix not in src.FILE_SUFFIXES:
+        raise src.SourceError(f"{path.name}: this item format is not supported (supported: {src.SUPPORTED})")
+    if not path.exists():
+        raise src.SourceError(f"{path}: items file not found; fix the path (relative to the task file)")
     if suffix in (".csv", ".tsv"):
         return src.csv_rows(path, _read_text)
     if suffix == ".parquet":
-        if not path.exists():
-            raise UserError(f"{path}: items file not found")
         return src.parquet_rows(path)
-    if suffix != ".jsonl":
-        line = yaml_line(task_path, ["items"]) if task_path else None
-        where = f"{task_path}:{line}: items: " if task_path and line else ""
-        raise UserError(f"{where}{path.name}: this item format is not supported (supported: {src.SUPPORTED})")
     checked = _jsonl(path, "items file")  # line by line first: errors can name the line
     if via_datasets and checked:
         return [(f"{path}:{n}", row) for (n, _), row in zip(checked, _through_datasets(path, checked))]

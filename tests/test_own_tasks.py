@@ -462,6 +462,46 @@ def test_a_folder_of_csv_files_reads_meta_columns_as_a_single_csv_does(tmp_path,
     assert str(exc.value).startswith(f"{folder / 'test.csv'}:2: 2 cells for 4 header columns")
 
 
+def _source_error_line(path, expected_end):
+    """load_task's message and `tasks check`'s line for a problem of the items source: it names
+    the task file and the line of its items key, then what to fix; exit 2."""
+    with pytest.raises(UserError) as exc:
+        load_task(path)
+    msg = str(exc.value)
+    assert msg.startswith(f"{path}:{_line_of(path, 'items')}: items: ") and msg.endswith(expected_end), msg
+    out = run_cli("tasks", "check", env={"HARNESS_TASKS": str(path.parent), "HF_HUB_OFFLINE": "1"})
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error: ")]
+    assert out.returncode == 2 and errors == [f"error: {msg}"], out.stderr
+    return msg
+
+
+def test_an_unknown_hub_dataset_names_the_task_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    path = _task_with_items(tmp_path, "hf:nosuch/dataset")
+    msg = _source_error_line(path, "check the name, or put the dataset in the local Hugging Face cache (HF_HOME), "
+                                   "or go online")
+    assert ": items: hf:nosuch/dataset: cannot load this dataset (" in msg
+
+
+def test_a_missing_parquet_file_names_the_task_line(tmp_path):
+    path = _task_with_items(tmp_path, "data/items.parquet")
+    _source_error_line(path, f"{path.parent / 'data' / 'items.parquet'}: items file not found; "
+                             "fix the path (relative to the task file)")
+
+
+def test_a_folder_with_several_splits_and_no_split_names_the_task_line(tmp_path):
+    path = _task_with_items(tmp_path, "folder")
+    folder = path.parent / "folder"
+    folder.mkdir()
+    for name in ("test", "train"):
+        (folder / f"{name}.csv").write_text("id,source\ni0,第一句\n", encoding="utf-8")
+    msg = _source_error_line(path, "say which with `split:` in the task file (or hf:<folder>:<split>)")
+    assert f": items: {folder}: has the splits " in msg
+    spec = yaml.safe_load(path.read_text())
+    path.write_text(yaml.safe_dump({**spec, "split": "dev"}, allow_unicode=True))
+    _source_error_line(path, "no split 'dev' (splits: train, test); name one of them")
+
+
 def test_an_unsupported_format_is_one_line_listing_the_supported_ones(tmp_path):
     path = _task_with_items(tmp_path, "items.xlsx")
     (path.parent / "items.xlsx").write_bytes(b"PK\x03\x04")
