@@ -559,6 +559,26 @@ def test_tasks_check_finds_problems_in_every_named_file(tmp_path):
     assert any("summary.yaml:" in e and "needs anchors" in e for e in errors)
 
 
+def test_tasks_check_counts_a_broken_rubric_once_with_a_relative_tasks_folder(tmp_path):
+    folder, good, broken = _tasks_folder(tmp_path)
+    broken.unlink()
+    rubric = folder / "rubrics" / "translation.yaml"  # the default rubric of good's kind
+    rubric.write_text(rubric.read_text().replace("      5: no accuracy error", "      five: no accuracy error"))
+    (folder / "rubrics" / "my_rubric.yaml").write_text(MY_RUBRIC.replace("mode: scores", "mode: stars"))
+    own = folder / "own.yaml"  # a task naming its own rubric
+    own.write_text(yaml.safe_dump({**yaml.safe_load(good.read_text()), "id": "own",
+                                   "rubric": "rubrics/my_rubric.yaml"}))
+    out = run_cli("tasks", "check", env={"HARNESS_TASKS": "tasks"}, cwd=tmp_path)
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error: ")]
+    assert out.returncode == 2
+    # each once, under its absolute name (line 11 is accuracy's anchors: key, line 2 the mode)
+    assert sorted(errors) == [f"error: {folder / 'rubrics' / 'my_rubric.yaml'}:2: mode must be scores or errors "
+                              "(got 'stars')",
+                              f"error: {rubric}:11: dimension 'accuracy' needs anchors with the keys 1, 2, 3, 4 and 5 "
+                              "(not 'five')"], out.stderr
+    assert "2 problem(s) in 2 task file(s)" in out.stderr
+
+
 def test_tasks_check_passes_on_good_tasks(tmp_path):
     folder, good, broken = _tasks_folder(tmp_path)
     broken.unlink()
