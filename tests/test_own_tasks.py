@@ -161,7 +161,7 @@ import yaml  # noqa: E402
 
 from conftest import run_cli  # noqa: E402
 from harness.errors import UserError  # noqa: E402
-from harness.task import KNOWN_LANGS, load_task  # noqa: E402
+from harness.task import KNOWN_LANGS, TEMPLATE_VARIABLES, load_task  # noqa: E402
 from helpers import make_task, simple_items  # noqa: E402
 
 
@@ -577,6 +577,31 @@ def test_tasks_check_counts_a_broken_rubric_once_with_a_relative_tasks_folder(tm
                               f"error: {rubric}:11: dimension 'accuracy' needs anchors with the keys 1, 2, 3, 4 and 5 "
                               "(not 'five')"], out.stderr
     assert "2 problem(s) in 2 task file(s)" in out.stderr
+
+
+def test_tasks_check_lists_the_named_files_problems_beside_an_invalid_task_files_own(tmp_path):
+    folder, good, broken = _tasks_folder(tmp_path)  # broken: target_lang cn and kind summarise
+    spec = yaml.safe_load(broken.read_text())
+    broken.write_text(yaml.safe_dump({**spec, "references": "refs/nope.jsonl", "items": "nope.csv",
+                                      "prompt": "bad.j2", "rubric": "rubrics/nope.yaml"}))
+    (folder / "bad.j2").write_text("Translate: {{ sourse }}")
+    out = run_cli("tasks", "check", env={"HARNESS_TASKS": str(folder)})
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error: ")]
+    assert out.returncode == 2
+    assert errors[0].startswith(f"error: {broken}:{_line_of(broken, 'kind')}: kind: Input should be "), out.stderr
+    assert errors[1:] == [
+        f"error: {broken}:{_line_of(broken, 'target_lang')}: target_lang: unknown language 'cn' (known: "
+        f"{', '.join(KNOWN_LANGS)})",
+        f"error: {folder / 'bad.j2'}: template uses unknown variable 'sourse' (available: "
+        f"{', '.join(sorted(TEMPLATE_VARIABLES))})",
+        f"error: {broken}:{_line_of(broken, 'references')}: references: {folder / 'refs' / 'nope.jsonl'}: "
+        "references file not found; fix the path (relative to the task file)",
+        f"error: {broken}:{_line_of(broken, 'rubric')}: rubric: {folder / 'rubrics' / 'nope.yaml'} not found "
+        "(the path is relative to the task file)",
+        f"error: {broken}:{_line_of(broken, 'items')}: items: {folder / 'nope.csv'}: items file not found; "
+        "fix the path (relative to the task file)",
+    ], out.stderr
+    assert "6 problem(s) in 2 task file(s)" in out.stderr
 
 
 def test_tasks_check_passes_on_good_tasks(tmp_path):
