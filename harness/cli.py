@@ -113,7 +113,7 @@ def tasks_check() -> None:
             ids.setdefault(tid, p)
         click.echo(f"{'ok' if not found else 'BROKEN':<7}{p}")
     for rubric in sorted((tasks_dir() / "rubrics").glob("*.yaml")):
-        found = rubric_problems(rubric)[2]
+        found = rubric_problems(rubric.resolve())[2]  # the name the tasks' own checks use: counted once
         problems += [x for x in found if x not in problems]
         click.echo(f"{'ok' if not found else 'BROKEN':<7}{rubric}")
     for line in problems:

@@ -22,6 +22,11 @@ FILE_SUFFIXES = (".jsonl", ".csv", ".tsv", ".parquet")
 ITEM_KEYS = {"id", "source", "ref_key", "meta"}
 
 
+class SourceError(UserError):
+    """A problem of the items source as a whole (not of one row): the task loader prefixes
+    it with the task file and the line of its `items:` key, where the user fixes it."""
+
+
 def first_line(exc: BaseException) -> str:
     return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
 
@@ -32,6 +37,13 @@ def drop_none(row: dict) -> dict:
     if isinstance(out.get("meta"), dict):
         out["meta"] = {k: v for k, v in out["meta"].items() if v is not None}
     return out
+
+
+def _read_utf8(path: Path, what: str, encoding: str = "utf-8") -> str:
+    try:
+        return path.read_text(encoding=encoding)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot read {what} ({first_line(exc)})") from None
 
 
 def _datasets():
@@ -63,6 +75,10 @@ def csv_rows(path: Path, read_text) -> list[tuple[str, dict]]:
         if None in row:
             raise UserError(f"{path}:{line}: more cells than header columns (quote cells that contain "
                             f"{'tabs' if delimiter == chr(9) else 'commas'})")
+        missing = [k for k, v in row.items() if v is None]  # csv fills absent trailing cells with None
+        if missing:
+            raise UserError(f"{path}:{line}: {len(row) - len(missing)} cells for {len(row)} header columns "
+                            f"(missing: {', '.join(missing)}); add the missing cells, empty ones if unknown")
         item: dict = {}
         meta: dict = {}
         for key, value in row.items():
@@ -91,9 +107,9 @@ def _dataset_split(ds, split: str | None, what: str):
     if split is None:
         if len(names) == 1:
             return ds[names[0]]
-        raise UserError(f"{what}: has the splits {', '.join(names)}; say which with `split:` in the task file")
+        raise SourceError(f"{what}: has the splits {', '.join(names)}; say which with `split:` in the task file (or hf:<folder>:<split>)")
     if split not in names:
-        raise UserError(f"{what}: no split {split!r} (splits: {', '.join(names)})")
+        raise SourceError(f"{what}: no split {split!r} (splits: {', '.join(names)}); name one of them")
     return ds[split]
 
 
@@ -106,7 +122,7 @@ def parquet_rows(path: Path) -> list[tuple[str, dict]]:
     try:
         ds = datasets.load_dataset("parquet", data_files=str(path), split="train")
     except Exception as exc:  # noqa: BLE001 - a damaged or foreign file is the user's to fix
-        raise UserError(f"{path}: cannot read this parquet file ({first_line(exc)})") from None
+        raise SourceError(f"{path}: cannot read this parquet file ({first_line(exc)})") from None
     return _rows_of(ds, str(path))
 
 
@@ -120,24 +136,39 @@ def saved_dataset_rows(folder: Path, split: str | None) -> list[tuple[str, dict]
     try:
         ds = datasets.load_from_disk(str(folder))
     except Exception as exc:  # noqa: BLE001
-        raise UserError(f"{folder}: cannot load this save_to_disk folder ({first_line(exc)})") from None
+        raise SourceError(f"{folder}: cannot load this save_to_disk folder ({first_line(exc)})") from None
     chosen = _dataset_split(ds, split, str(folder))
     return _rows_of(chosen, f"{folder}{f':{split}' if split else ''}")
 
 
-def folder_rows(folder: Path, split: str | None) -> list[tuple[str, dict]]:
+def _csv_folder_rows(folder: Path, split: str | None, read_text) -> list[tuple[str, dict]]:
+    """CSV/TSV files of a folder, split by file name as `datasets` does, each read by
+    csv_rows: the same `meta.<name>` columns and line numbers as a single CSV file."""
+    from datasets.data_files import DataFilesDict, get_data_patterns
+
+    try:
+        by_split = DataFilesDict.from_patterns(get_data_patterns(str(folder)), base_path=str(folder))
+    except Exception as exc:  # noqa: BLE001
+        raise SourceError(f"{folder}: cannot tell the splits of this folder ({first_line(exc)})") from None
+    files = _dataset_split({str(k): v for k, v in by_split.items()}, split, str(folder))
+    return [row for f in sorted(files) for row in csv_rows(Path(f), read_text)]
+
+
+def folder_rows(folder: Path, split: str | None, read_text=None) -> list[tuple[str, dict]]:
     """A folder of data files, split by file name as `datasets` does (train/test/validation)."""
     files = [p for p in folder.rglob("*") if p.suffix.lower() in FILE_SUFFIXES]
     if not files:
-        raise UserError(f"{folder}: no .jsonl, .csv, .tsv or .parquet files in this folder (supported: {SUPPORTED})")
+        raise SourceError(f"{folder}: no .jsonl, .csv, .tsv or .parquet files in this folder (supported: {SUPPORTED})")
     suffixes = {p.suffix.lower() for p in files}
     if len(suffixes) > 1:
-        raise UserError(f"{folder}: mixes {', '.join(sorted(suffixes))} files; keep one format per folder")
+        raise SourceError(f"{folder}: mixes {', '.join(sorted(suffixes))} files; keep one format per folder")
     datasets = _datasets()
+    if suffixes <= {".csv", ".tsv"}:
+        return _csv_folder_rows(folder, split, read_text or _read_utf8)
     try:
         ds = datasets.load_dataset(str(folder))
     except Exception as exc:  # noqa: BLE001
-        raise UserError(f"{folder}: datasets cannot load this folder ({first_line(exc)})") from None
+        raise SourceError(f"{folder}: datasets cannot load this folder ({first_line(exc)})") from None
     chosen = _dataset_split(ds, split, str(folder))
     return _rows_of(chosen, f"{folder}{f':{split}' if split else ''}")
 
@@ -150,7 +181,7 @@ def hub_rows(spec: str, split: str | None) -> list[tuple[str, dict]]:
     try:
         ds = datasets.load_dataset(name, split=split) if split else datasets.load_dataset(name)
     except Exception as exc:  # noqa: BLE001 - offline, unknown name, wrong split: all the user's to fix
-        raise UserError(f"items {spec}: cannot load this dataset ({first_line(exc)}); "
-                        "it must be in the local Hugging Face cache (HF_HOME) or reachable online") from None
-    chosen = _dataset_split(ds, split, f"items {spec}")
+        raise SourceError(f"{spec}: cannot load this dataset ({first_line(exc)}); check the name, or put the "
+                          "dataset in the local Hugging Face cache (HF_HOME), or go online") from None
+    chosen = _dataset_split(ds, split, spec)
     return _rows_of(chosen, f"hf:{name}{f':{split}' if split else ''}")

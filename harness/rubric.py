@@ -155,7 +155,8 @@ def task_rubric_problems(spec, task_path: Path) -> list[str]:
     if spec.rubric:
         path = (task_path.parent / spec.rubric).resolve()
     else:
-        path = shipped_fallback(tasks_dir() / "rubrics" / DEFAULT_RUBRIC[spec.kind])
+        # resolved like a named rubric, so `tasks check` meets each rubric's problems under one name
+        path = shipped_fallback(tasks_dir() / "rubrics" / DEFAULT_RUBRIC[spec.kind]).resolve()
         if not path.exists():
             return []
     data, _, problems = rubric_problems(path)

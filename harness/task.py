@@ -341,7 +341,18 @@ def _drop_none(row: dict) -> dict:
 
 def _item_rows(spec: TaskSpec, base: Path, via_datasets: bool, task_path: Path | None = None
                ) -> list[tuple[str, dict]]:
-    """(where, row) for every item: `where` names the file and line (or the row)."""
+    """(where, row) for every item: `where` names the file and line (or the row). A problem
+    of the source as a whole names the task file and the line of its `items:` key."""
+    from . import item_sources as src
+
+    try:
+        return _source_rows(spec, base, via_datasets, task_path)
+    except src.SourceError as exc:
+        line = yaml_line(task_path, ["items"]) if task_path else None
+        raise UserError(f"{task_path}{f':{line}' if line else ''}: items: {exc}" if task_path else str(exc)) from None
+
+
+def _source_rows(spec: TaskSpec, base: Path, via_datasets: bool, task_path: Path | None) -> list[tuple[str, dict]]:
     from . import item_sources as src
 
     if spec.items.startswith("hf:"):
@@ -354,16 +365,14 @@ def _item_rows(spec: TaskSpec, base: Path, via_datasets: bool, task_path: Path |
     if path.is_dir():
         return _folder_rows(path, spec.split)
     suffix = path.suffix.lower()
+    if suffix not in src.FILE_SUFFIXES:
+        raise src.SourceError(f"{path.name}: this item format is not supported (supported: {src.SUPPORTED})")
+    if not path.exists():
+        raise src.SourceError(f"{path}: items file not found; fix the path (relative to the task file)")
     if suffix in (".csv", ".tsv"):
         return src.csv_rows(path, _read_text)
     if suffix == ".parquet":
-        if not path.exists():
-            raise UserError(f"{path}: items file not found")
         return src.parquet_rows(path)
-    if suffix != ".jsonl":
-        line = yaml_line(task_path, ["items"]) if task_path else None
-        where = f"{task_path}:{line}: items: " if task_path and line else ""
-        raise UserError(f"{where}{path.name}: this item format is not supported (supported: {src.SUPPORTED})")
     checked = _jsonl(path, "items file")  # line by line first: errors can name the line
     if via_datasets and checked:
         return [(f"{path}:{n}", row) for (n, _), row in zip(checked, _through_datasets(path, checked))]
@@ -375,7 +384,7 @@ def _folder_rows(folder: Path, split: str | None) -> list[tuple[str, dict]]:
 
     if src.is_saved_dataset(folder):
         return src.saved_dataset_rows(folder, split)
-    return src.folder_rows(folder, split)
+    return src.folder_rows(folder, split, _read_text)
 
 
 def _through_datasets(path: Path, checked: list[tuple[int, dict]]) -> list[dict]:
@@ -396,8 +405,16 @@ def _through_datasets(path: Path, checked: list[tuple[int, dict]]) -> list[dict]
     return rows
 
 
-def _items(spec: TaskSpec, base: Path, via_datasets: bool = True, task_path: Path | None = None) -> list[Item]:
-    refs_path = (base / spec.references).resolve()
+def _missing_references(refs_path: Path, task_path: Path | None) -> str:
+    line = yaml_line(task_path, ["references"]) if task_path else None
+    where = f"{task_path}{f':{line}' if line else ''}: references: " if task_path else ""
+    return f"{where}{refs_path}: references file not found; fix the path (relative to the task file)"
+
+
+def _references(refs_path: Path, task_path: Path | None = None) -> dict[str, dict]:
+    """The references file by id, each row checked."""
+    if not refs_path.exists():
+        raise UserError(_missing_references(refs_path, task_path))
     refs: dict[str, dict] = {}
     for n, row in _jsonl(refs_path, "references file"):
         rid = row.get("id")
@@ -409,6 +426,12 @@ def _items(spec: TaskSpec, base: Path, via_datasets: bool = True, task_path: Pat
         if rid in refs:
             raise UserError(f"{refs_path}:{n}: duplicate reference id {rid!r}")
         refs[rid] = row
+    return refs
+
+
+def _items(spec: TaskSpec, base: Path, via_datasets: bool = True, task_path: Path | None = None) -> list[Item]:
+    refs_path = (base / spec.references).resolve()
+    refs = _references(refs_path, task_path)
     rows = _item_rows(spec, base, via_datasets, task_path)
     items, seen = [], {}
     for where, row in rows:
@@ -502,7 +525,7 @@ def task_problems(path: Path, via_datasets: bool = True) -> list[str]:
 
     spec, problems = _spec_or_problems(path)
     if spec is None:
-        return problems
+        return problems + [p for p in _named_file_problems(path) if p not in problems]
     problems += task_rubric_problems(spec, path)
     base = path.parent
     templates: dict[str, tuple[Path, str]] = {}
@@ -529,6 +552,46 @@ def task_problems(path: Path, via_datasets: bool = True) -> list[str]:
             except UserError as exc:
                 problems.append(str(exc))
     return problems
+
+
+def _named_file_problems(path: Path) -> list[str]:
+    """Problems of the files a task file names that can be found without a valid spec (the
+    task file has errors of its own): prompt templates, the references file, a missing
+    items file. So `tasks check` lists them beside the task file's own problems."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return []
+    if not isinstance(data, dict):
+        return []
+    base, out = path.parent, []
+    completion = data.get("completion")
+    named = [(data.get("prompt"), "prompt template")]
+    if isinstance(completion, dict):
+        named.append((completion.get("prompt"), "completion prompt template"))
+    for rel, what in named:
+        if isinstance(rel, str) and rel:
+            try:
+                _check_template(base / rel, _read_text(base / rel, what))
+            except UserError as exc:
+                out.append(str(exc))
+    refs = data.get("references")
+    if isinstance(refs, str) and refs:
+        try:
+            _references((base / refs).resolve(), path)
+        except UserError as exc:
+            out.append(str(exc))
+    rubric = data.get("rubric")
+    if isinstance(rubric, str) and rubric and not (base / rubric).exists():
+        line = yaml_line(path, ["rubric"])
+        out.append(f"{path}{f':{line}' if line else ''}: rubric: {(base / rubric).resolve()} not found (the path is "
+                   "relative to the task file)")
+    items = data.get("items")
+    if isinstance(items, str) and items and not items.startswith("hf:") and not (base / items).exists():
+        line = yaml_line(path, ["items"])
+        out.append(f"{path}{f':{line}' if line else ''}: items: {(base / items).resolve()}: items file not found; "
+                   "fix the path (relative to the task file)")
+    return out
 
 
 def load_valid_tasks(root: Path | None = None, via_datasets: bool = True) -> tuple[list[Task], dict[Path, str]]:

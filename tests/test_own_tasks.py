@@ -216,7 +216,7 @@ import yaml  # noqa: E402
 
 from conftest import run_cli  # noqa: E402
 from harness.errors import UserError  # noqa: E402
-from harness.task import KNOWN_LANGS, load_task  # noqa: E402
+from harness.task import KNOWN_LANGS, TEMPLATE_VARIABLES, load_task  # noqa: E402
 from helpers import make_task, simple_items  # noqa: E402
 
 
@@ -436,6 +436,19 @@ def test_csv_errors_name_the_line(tmp_path):
         load_task(path)
 
 
+def test_a_csv_row_with_too_few_cells_is_one_line_naming_the_line_and_exits_2(tmp_path):
+    path = _task_with_items(tmp_path, "items.csv")
+    csv_path = path.parent / "items.csv"
+    csv_path.write_text('id,source,meta.condition,meta.block\ni0,第一句,c0,b0\ni1,"第二句"\n', encoding="utf-8")
+    with pytest.raises(UserError) as exc:
+        load_task(path)
+    assert str(exc.value) == (f"{csv_path}:3: 2 cells for 4 header columns (missing: meta.condition, meta.block); "
+                              "add the missing cells, empty ones if unknown")
+    out = run_cli("tasks", "check", env={"HARNESS_TASKS": str(path.parent)})
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error: ")]
+    assert out.returncode == 2 and errors == [f"error: {exc.value}"], out.stderr
+
+
 def test_parquet_items(tmp_path):
     import pandas as pd
 
@@ -484,6 +497,64 @@ def test_a_folder_of_files_and_hf_folder_relative_to_the_task_file(tmp_path, mon
     path.write_text(yaml.safe_dump({**spec, "items": "hf:folder", "split": None}, allow_unicode=True))
     with pytest.raises(UserError, match=r"has the splits .*say which with `split:`"):
         load_task(path)
+
+
+@pytest.mark.parametrize("items_key", ["folder", "hf:folder:test"])
+def test_a_folder_of_csv_files_reads_meta_columns_as_a_single_csv_does(tmp_path, items_key):
+    path = _task_with_items(tmp_path, items_key, **({"split": "test"} if items_key == "folder" else {}))
+    folder = path.parent / "folder"
+    folder.mkdir()
+    header = "id,source,meta.condition,meta.block\n"
+    (folder / "test.csv").write_text(header + "".join(
+        f'{r["id"]},"{r["source"]}",{r["meta"]["condition"]},{r["meta"]["block"]}\n' for r in ROWS), encoding="utf-8")
+    (folder / "train.csv").write_text(header + "t0,别的句子,c9,b9\n", encoding="utf-8")
+    task = _same_items(path)
+    assert task.items[0].meta == {"condition": "c0", "block": "b0"}
+    # a bad row in a folder's CSV names its file and line, as in a single CSV file
+    (folder / "test.csv").write_text(header + "i0,第一句\n", encoding="utf-8")
+    with pytest.raises(UserError) as exc:
+        load_task(path)
+    assert str(exc.value).startswith(f"{folder / 'test.csv'}:2: 2 cells for 4 header columns")
+
+
+def _source_error_line(path, expected_end):
+    """load_task's message and `tasks check`'s line for a problem of the items source: it names
+    the task file and the line of its items key, then what to fix; exit 2."""
+    with pytest.raises(UserError) as exc:
+        load_task(path)
+    msg = str(exc.value)
+    assert msg.startswith(f"{path}:{_line_of(path, 'items')}: items: ") and msg.endswith(expected_end), msg
+    out = run_cli("tasks", "check", env={"HARNESS_TASKS": str(path.parent), "HF_HUB_OFFLINE": "1"})
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error: ")]
+    assert out.returncode == 2 and errors == [f"error: {msg}"], out.stderr
+    return msg
+
+
+def test_an_unknown_hub_dataset_names_the_task_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    path = _task_with_items(tmp_path, "hf:nosuch/dataset")
+    msg = _source_error_line(path, "check the name, or put the dataset in the local Hugging Face cache (HF_HOME), "
+                                   "or go online")
+    assert ": items: hf:nosuch/dataset: cannot load this dataset (" in msg
+
+
+def test_a_missing_parquet_file_names_the_task_line(tmp_path):
+    path = _task_with_items(tmp_path, "data/items.parquet")
+    _source_error_line(path, f"{path.parent / 'data' / 'items.parquet'}: items file not found; "
+                             "fix the path (relative to the task file)")
+
+
+def test_a_folder_with_several_splits_and_no_split_names_the_task_line(tmp_path):
+    path = _task_with_items(tmp_path, "folder")
+    folder = path.parent / "folder"
+    folder.mkdir()
+    for name in ("test", "train"):
+        (folder / f"{name}.csv").write_text("id,source\ni0,第一句\n", encoding="utf-8")
+    msg = _source_error_line(path, "say which with `split:` in the task file (or hf:<folder>:<split>)")
+    assert f": items: {folder}: has the splits " in msg
+    spec = yaml.safe_load(path.read_text())
+    path.write_text(yaml.safe_dump({**spec, "split": "dev"}, allow_unicode=True))
+    _source_error_line(path, "no split 'dev' (splits: train, test); name one of them")
 
 
 def test_an_unsupported_format_is_one_line_listing_the_supported_ones(tmp_path):
@@ -541,6 +612,51 @@ def test_tasks_check_finds_problems_in_every_named_file(tmp_path):
     assert any("prompt.j2: template uses unknown variable 'sourse'" in e for e in errors)
     assert any("refs.jsonl:1: id i0: 'references' must be a non-empty list" in e for e in errors)
     assert any("summary.yaml:" in e and "needs anchors" in e for e in errors)
+
+
+def test_tasks_check_counts_a_broken_rubric_once_with_a_relative_tasks_folder(tmp_path):
+    folder, good, broken = _tasks_folder(tmp_path)
+    broken.unlink()
+    rubric = folder / "rubrics" / "translation.yaml"  # the default rubric of good's kind
+    rubric.write_text(rubric.read_text().replace("      5: no accuracy error", "      five: no accuracy error"))
+    (folder / "rubrics" / "my_rubric.yaml").write_text(MY_RUBRIC.replace("mode: scores", "mode: stars"))
+    own = folder / "own.yaml"  # a task naming its own rubric
+    own.write_text(yaml.safe_dump({**yaml.safe_load(good.read_text()), "id": "own",
+                                   "rubric": "rubrics/my_rubric.yaml"}))
+    out = run_cli("tasks", "check", env={"HARNESS_TASKS": "tasks"}, cwd=tmp_path)
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error: ")]
+    assert out.returncode == 2
+    # each once, under its absolute name (line 11 is accuracy's anchors: key, line 2 the mode)
+    assert sorted(errors) == [f"error: {folder / 'rubrics' / 'my_rubric.yaml'}:2: mode must be scores or errors "
+                              "(got 'stars')",
+                              f"error: {rubric}:11: dimension 'accuracy' needs anchors with the keys 1, 2, 3, 4 and 5 "
+                              "(not 'five')"], out.stderr
+    assert "2 problem(s) in 2 task file(s)" in out.stderr
+
+
+def test_tasks_check_lists_the_named_files_problems_beside_an_invalid_task_files_own(tmp_path):
+    folder, good, broken = _tasks_folder(tmp_path)  # broken: target_lang cn and kind summarise
+    spec = yaml.safe_load(broken.read_text())
+    broken.write_text(yaml.safe_dump({**spec, "references": "refs/nope.jsonl", "items": "nope.csv",
+                                      "prompt": "bad.j2", "rubric": "rubrics/nope.yaml"}))
+    (folder / "bad.j2").write_text("Translate: {{ sourse }}")
+    out = run_cli("tasks", "check", env={"HARNESS_TASKS": str(folder)})
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error: ")]
+    assert out.returncode == 2
+    assert errors[0].startswith(f"error: {broken}:{_line_of(broken, 'kind')}: kind: Input should be "), out.stderr
+    assert errors[1:] == [
+        f"error: {broken}:{_line_of(broken, 'target_lang')}: target_lang: unknown language 'cn' (known: "
+        f"{', '.join(KNOWN_LANGS)})",
+        f"error: {folder / 'bad.j2'}: template uses unknown variable 'sourse' (available: "
+        f"{', '.join(sorted(TEMPLATE_VARIABLES))})",
+        f"error: {broken}:{_line_of(broken, 'references')}: references: {folder / 'refs' / 'nope.jsonl'}: "
+        "references file not found; fix the path (relative to the task file)",
+        f"error: {broken}:{_line_of(broken, 'rubric')}: rubric: {folder / 'rubrics' / 'nope.yaml'} not found "
+        "(the path is relative to the task file)",
+        f"error: {broken}:{_line_of(broken, 'items')}: items: {folder / 'nope.csv'}: items file not found; "
+        "fix the path (relative to the task file)",
+    ], out.stderr
+    assert "6 problem(s) in 2 task file(s)" in out.stderr
 
 
 def test_tasks_check_passes_on_good_tasks(tmp_path):

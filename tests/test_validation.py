@@ -97,7 +97,10 @@ def test_empty_source(good):
 
 def test_missing_file(good):
     _edit_yaml(good, items="nope.jsonl")
-    assert "nope.jsonl: items file not found" in error_of(good)
+    line = next(n for n, t in enumerate(good.read_text().splitlines(), start=1) if t.startswith("items:"))
+    msg = error_of(good)
+    assert msg.startswith(f"{good}:{line}: items: ") and msg.endswith(
+        "nope.jsonl: items file not found; fix the path (relative to the task file)")
 
 
 def test_cli_prints_one_line_and_exits_2(good, results):
@@ -146,4 +149,6 @@ def test_hub_dataset_offline_is_one_clear_line(good, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     _edit_yaml(good, items="hf:no-such-org/no-such-dataset:test")
     msg = error_of(good)
-    assert msg.startswith("items hf:no-such-org/no-such-dataset:test: cannot load this dataset")
+    line = next(n for n, t in enumerate(good.read_text().splitlines(), start=1) if t.startswith("items:"))
+    assert msg.startswith(f"{good}:{line}: items: hf:no-such-org/no-such-dataset:test: cannot load this dataset")
+    assert msg.endswith("check the name, or put the dataset in the local Hugging Face cache (HF_HOME), or go online")
