@@ -72,7 +72,7 @@ PSEUDO_SIGNATURE = "|pseudo:reference-2-vs-reference-1|items:with-two-references
 
 def pseudo_rows(tasks, run_id: str, created_at: str, with_ci: bool = True) -> list[dict]:
     """Leaderboard rows for `pseudo/ref2`: reference 2 as the output, reference 1 as the only
-    reference, on the items that have both, with the task's own metrics and block-bootstrap
+    reference, on the items that have both, with the task's own metrics and block-level (jackknife-t)
     CIs. The ceiling beside the models; its `n` is the number of such items, and its
     signature says what it is."""
     from .leaderboard import ACCOUNTING_SIGNATURE, Scored, rows_for

@@ -1,4 +1,4 @@
-"""Aggregation into the leaderboard: the CSV schema, per-condition rows with block-bootstrap
+"""Aggregation into the leaderboard: the CSV schema, per-condition rows with block-level (jackknife-t)
 CIs, and merging a run into `results/leaderboard.csv` (latest result per key wins).
 
 The leaderboard is long format: one row per (model, task, condition, metric). `condition`

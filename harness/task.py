@@ -137,7 +137,7 @@ class Item:
 
     @property
     def block(self) -> str:
-        """Resampling unit for the block bootstrap (source section or document)."""
+        """Unit of the block-level statistics (CIs, paired tests) (source section or document)."""
         return str(self.meta.get("block", self.id))
 
 
