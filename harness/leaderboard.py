@@ -127,12 +127,12 @@ def rows_for(sc: Scored, run_id: str, created_at: str, with_ci: bool = True) -> 
         for cond, (sel, n_err, item_set) in selections.items():
             sel_blocks = [blocks[i] for i in sel]
             values = scorer.score(stats[sel]) if len(sel) else {n: math.nan for n in scorer.names}
-            n_ok = _n_scored(scorer, stats[sel])
+            n_scored = _n_scored(scorer, stats[sel])
             for name in scorer.names:
                 fn = metric_fn(scorer, name)
                 lo, hi, method = (st.score_ci(stats[sel], sel_blocks, fn, bounded=name not in UNBOUNDED)
                                   if with_ci and len(sel) > 1 else (math.nan, math.nan, st.SCORE_CI_METHOD))
-                rows.append(_row(sc, cond, name, values[name], lo, hi, n_ok, n_err + len(sel) - n_ok, item_set,
+                rows.append(_row(sc, cond, name, values[name], lo, hi, n_scored, n_err + len(sel) - n_scored, item_set,
                                  scorer.signature() + f"|ci:{method}", run_id, created_at))
         if len(set(sc.conditions)) > 1:
             rows.extend(_macro_rows(sc, family, run_id, created_at, with_ci))
