@@ -134,8 +134,8 @@ def stored_stats(task, item_ids: list[str], outputs: list[str], errors: list[str
         with np.load(path) as z:
             if all(f"stats:{f}" in z for f in scorers) and list(z["ids"]) == ids:
                 return ids, {f: z[f"stats:{f}"] for f in scorers}
-    except (OSError, ValueError, KeyError):
-        pass  # a damaged cache file is recomputed, never trusted
+    except (OSError, ValueError, KeyError):  # a damaged cache file (truncated, not an npz, a key gone)
+        return None  # is recomputed by the caller, never trusted
     return None
 
 

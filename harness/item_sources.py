@@ -117,6 +117,11 @@ def _rows_of(ds, label: str) -> list[tuple[str, dict]]:
     return [(f"{label}[row {k + 1}]", drop_none(dict(r))) for k, r in enumerate(ds)]
 
 
+def _split_rows(ds, split: str | None, folder: Path) -> list[tuple[str, dict]]:
+    """The rows of the chosen split of a loaded dataset (dict), labelled `<folder>[:<split>]`."""
+    return _rows_of(_dataset_split(ds, split, str(folder)), f"{folder}{f':{split}' if split else ''}")
+
+
 def parquet_rows(path: Path) -> list[tuple[str, dict]]:
     datasets = _datasets()
     try:
@@ -137,8 +142,7 @@ def saved_dataset_rows(folder: Path, split: str | None) -> list[tuple[str, dict]
         ds = datasets.load_from_disk(str(folder))
     except Exception as exc:  # noqa: BLE001
         raise SourceError(f"{folder}: cannot load this save_to_disk folder ({first_line(exc)})") from None
-    chosen = _dataset_split(ds, split, str(folder))
-    return _rows_of(chosen, f"{folder}{f':{split}' if split else ''}")
+    return _split_rows(ds, split, folder)
 
 
 def _csv_folder_rows(folder: Path, split: str | None, read_text) -> list[tuple[str, dict]]:
@@ -169,8 +173,7 @@ def folder_rows(folder: Path, split: str | None, read_text=None) -> list[tuple[s
         ds = datasets.load_dataset(str(folder))
     except Exception as exc:  # noqa: BLE001
         raise SourceError(f"{folder}: datasets cannot load this folder ({first_line(exc)})") from None
-    chosen = _dataset_split(ds, split, str(folder))
-    return _rows_of(chosen, f"{folder}{f':{split}' if split else ''}")
+    return _split_rows(ds, split, folder)
 
 
 def hub_rows(spec: str, split: str | None) -> list[tuple[str, dict]]:

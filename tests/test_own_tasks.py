@@ -422,7 +422,8 @@ def test_csv_and_tsv_items(tmp_path, sep, suffix):
         w.writerow(["id", "source", "meta.condition", "meta.block"])
         for r in ROWS:
             w.writerow([r["id"], r["source"], r["meta"]["condition"], r["meta"]["block"]])
-    _same_items(path)
+    task = _same_items(path)
+    assert len(task.items) == len(ROWS) and task.items[-1].condition == ROWS[-1]["meta"]["condition"]
 
 
 def test_csv_errors_name_the_line(tmp_path):
@@ -454,7 +455,8 @@ def test_parquet_items(tmp_path):
 
     path = _task_with_items(tmp_path, "items.parquet")
     pd.DataFrame(ROWS).to_parquet(path.parent / "items.parquet")
-    _same_items(path)
+    task = _same_items(path)
+    assert [it.id for it in task.items] == [r["id"] for r in ROWS]
 
 
 def test_save_to_disk_folder_needs_a_split_when_it_has_several(tmp_path):
@@ -478,7 +480,8 @@ def test_a_single_dataset_saved_to_disk(tmp_path):
 
     path = _task_with_items(tmp_path, "saved")
     datasets.Dataset.from_list(ROWS).save_to_disk(str(path.parent / "saved"))
-    _same_items(path)
+    task = _same_items(path)  # one split: no `split:` needed
+    assert [it.id for it in task.items] == [r["id"] for r in ROWS]
 
 
 def test_a_folder_of_files_and_hf_folder_relative_to_the_task_file(tmp_path, monkeypatch):
@@ -540,8 +543,9 @@ def test_an_unknown_hub_dataset_names_the_task_line(tmp_path, monkeypatch):
 
 def test_a_missing_parquet_file_names_the_task_line(tmp_path):
     path = _task_with_items(tmp_path, "data/items.parquet")
-    _source_error_line(path, f"{path.parent / 'data' / 'items.parquet'}: items file not found; "
-                             "fix the path (relative to the task file)")
+    msg = _source_error_line(path, f"{path.parent / 'data' / 'items.parquet'}: items file not found; "
+                                   "fix the path (relative to the task file)")
+    assert "\n" not in msg and "Traceback" not in msg
 
 
 def test_a_folder_with_several_splits_and_no_split_names_the_task_line(tmp_path):
