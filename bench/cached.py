@@ -71,7 +71,7 @@ for m in modules:
     except Exception as exc:
         print(f"bench: warm-up import of {m} failed ({type(exc).__name__}: {exc})", file=sys.stderr)
 t_imported = time.perf_counter()
-import harness.comparisons, harness.io, harness.leaderboard, harness.pipeline, harness.table, harness.task
+import harness.results._pairwise, harness.core._io, harness.results._leaderboard, harness.pipeline._eval, harness.cli._tables, harness.task._spec
 phases = {}
 def wrap(mod, name, label):
     fn = getattr(mod, name)
@@ -82,18 +82,18 @@ def wrap(mod, name, label):
         finally:
             phases[label] = phases.get(label, 0.0) + time.perf_counter() - t
     setattr(mod, name, timed)
-P = harness.pipeline
-wrap(harness.task, "load_tasks", "load tasks")
+P = harness.pipeline._eval
+wrap(harness.task._spec, "load_tasks", "load tasks")
 wrap(P, "build_requests", "build requests (render, keys)")
 wrap(P, "execute", "read answers from the cache")
 wrap(P, "score", "score items (per-item statistics)")
-wrap(harness.leaderboard, "rows_for", "leaderboard rows + bootstrap CIs")
+wrap(harness.results._leaderboard, "rows_for", "leaderboard rows + bootstrap CIs")
 wrap(P, "item_rows", "per-item rows")
 wrap(P, "atomic_write_csv", "write run files")
 wrap(P, "atomic_write_text", "write run files")
-wrap(harness.leaderboard, "merge", "merge leaderboard.csv")
-wrap(harness.comparisons, "refresh", "pairwise tests + rank table + wide CSV (refresh)")
-wrap(harness.table, "print_board_file", "print tables")
+wrap(harness.results._leaderboard, "merge", "merge leaderboard.csv")
+wrap(harness.results._pairwise, "refresh", "pairwise tests + rank table + wide CSV (refresh)")
+wrap(harness.cli._tables, "print_board_file", "print tables")
 from harness.cli import main
 t_run = time.perf_counter()
 try:
@@ -145,10 +145,10 @@ def split(snapshot: Path, work: Path, args: list[str]) -> dict:
 def default_cache_status(tmp: Path) -> tuple[Path | None, int, int]:
     """Copy results/cache into tmp (SQLite backup: consistent while another run writes) and
     count how many answers of the default sample it holds."""
-    from harness.models import DEFAULT_MODELS
-    from harness.pipeline import DEFAULT_LIMIT, build_requests
-    from harness.store import Store
-    from harness.task import load_tasks
+    from harness.model._providers import DEFAULT_MODELS
+    from harness.pipeline._eval import DEFAULT_LIMIT, build_requests
+    from harness.run._store import Store
+    from harness.task._spec import load_tasks
 
     src = ROOT / "results" / "cache" / "responses.sqlite"
     if not src.exists():

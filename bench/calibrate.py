@@ -70,8 +70,8 @@ class Structure:
 
 
 def structures(task_ids: list[str] | None) -> list[Structure]:
-    from harness.leaderboard import pooled
-    from harness.task import load_tasks
+    from harness.results._leaderboard import pooled
+    from harness.task._spec import load_tasks
 
     out = []
     for task in load_tasks(task_ids or None, via_datasets=False):
@@ -174,10 +174,10 @@ def rate_row(task, view, metric, nb, n, check, alternative, effect, true_diff, h
 def calibrate(s: Structure, family: str, sims: int, power_sims: int, seed: int, percentile: int):
     """Rows of one (structure, metric family); `percentile`: how many of the null simulations
     also score the old percentile bootstrap (0: none)."""
-    from harness import stats as st
-    from harness.leaderboard import metric_fn
-    from harness.task import Task  # noqa: F401  (structures() loaded the tasks)
-    from harness.scorers import registry
+    import harness.inference._stats as st
+    from harness.results._leaderboard import metric_fn
+    from harness.task._spec import Task  # noqa: F401  (structures() loaded the tasks)
+    from harness.score import registry
 
     task_obj = _task(s.task)
     scorer = registry.make(family, task_obj)
@@ -262,7 +262,7 @@ _TASKS: dict = {}
 
 def _task(task_id: str):
     if task_id not in _TASKS:
-        from harness.task import load_tasks
+        from harness.task._spec import load_tasks
 
         _TASKS[task_id] = load_tasks([task_id], via_datasets=False)[0]
     return _TASKS[task_id]
@@ -307,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=20261201, help="base seed of the simulations")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "calibration.csv")
     args = ap.parse_args(argv)
-    from harness.paths import offline_environment
+    from harness.core._paths import offline_environment
 
     offline_environment()
     jobs = [(s, f, seed, args.sims, args.power_sims, args.percentile_sims)

@@ -28,7 +28,7 @@ def offline_env() -> None:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_HOME", str(ROOT / ".cache" / "huggingface"))
-    from harness.paths import offline_environment
+    from harness.core._paths import offline_environment
 
     offline_environment()
 

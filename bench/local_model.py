@@ -11,7 +11,7 @@ they take turns, round by round, so drift in the machine's speed hits all alike:
                  (what the harness loads)
   direct-repack  the same with llama.cpp's default, use_extra_bufts = True (weights repacked
                  for this CPU's kernels; crashes on AMX CPUs — do not run it there)
-  harness        harness.pipeline.execute(): runner → litellm → the `local` custom provider →
+  harness        harness.pipeline._eval.execute(): runner → litellm → the `local` custom provider →
                  the supervised llama_cpp.server child (context fitting, HTTP, conversion),
                  throwaway store per round
 
@@ -33,7 +33,7 @@ from pathlib import Path
 
 from common import PY, emit, median, offline_env, row
 
-from harness.models.local_server import thread_count
+from harness.model.local._server import thread_count
 
 PROMPTS = ["Write one sentence about the sea.", "Name three colours and one thing of each colour.",
            "Explain in two sentences why the sky is blue."]
@@ -45,13 +45,13 @@ MODEL = "local/smollm2-135m"  # set from --model
 def direct_worker(repack: bool) -> None:
     from llama_cpp import Llama
 
-    from harness.models.local_catalog import get, verified_path
-    from harness.models.local_server import avoid_extra_buffer_types
+    from harness.model.local._catalog import get, verified_path
+    from harness.model.local._server import avoid_extra_buffer_types
 
     entry = get(MODEL.split("/", 1)[1])
     if not repack:
         avoid_extra_buffer_types()
-    from harness.models.local_server import thread_count
+    from harness.model.local._server import thread_count
 
     cores = thread_count()
     llm = Llama(model_path=str(verified_path(entry)), n_ctx=entry.n_ctx, n_threads=cores, n_threads_batch=cores,
@@ -76,9 +76,9 @@ def direct_worker(repack: bool) -> None:
 
 
 def harness_worker() -> None:
-    from harness.pipeline import execute
-    from harness.runner import Limits, Request
-    from harness.store import Store, request_key
+    from harness.pipeline._eval import execute
+    from harness.run._runner import Limits, Request
+    from harness.run._store import Store, request_key
 
     settings = {"temperature": 0, "max_tokens": MAX_TOKENS}
     tmp = Path(tempfile.mkdtemp(prefix="harness-bench-local-"))

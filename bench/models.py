@@ -32,8 +32,10 @@ CHILD = r'''
 import json, shutil, sys, time
 from pathlib import Path
 results, rerun, warm = Path(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3] == "1"
-from harness import comparisons, leaderboard, pipeline
-from harness.task import load_tasks
+import harness.results._readers._pairwise as comparisons
+import harness.results._readers._leaderboard as leaderboard
+import harness.pipeline._eval._eval as pipeline
+from harness.task._spec import load_tasks
 tasks = load_tasks(via_datasets=False)
 if warm:  # the earlier runs already refreshed once: statistics cached, pairs in pairwise.csv
     comparisons.refresh(results, tasks)
@@ -79,7 +81,7 @@ def build(results: Path, n_models: int) -> list[str]:
     import pandas as pd
 
     sys.path.insert(0, str(ROOT))
-    from harness.task import load_tasks
+    from harness.task._spec import load_tasks
 
     tasks = load_tasks(via_datasets=False)
     models = [f"fake/m{k:02d}" for k in range(n_models)]

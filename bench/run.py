@@ -28,7 +28,7 @@ CSV_COLUMNS = ["benchmark", "variant", "metric", "value", "unit", "ratio_to", "r
 BENCHMARKS = ("throughput", "scoring", "cached", "startup", "local", "models", "items")
 DELAY = 0.1
 GOAL_ITEMS = 10_000  # bench/items.py: the cached re-run goal (≤ 10 s, ≤ 1 GB) is at this many items
-LABEL = {"bare": "bare litellm.acompletion loop", "runner": "harness.runner.run + models.call (1 process)",
+LABEL = {"bare": "bare litellm.acompletion loop", "runner": "harness.run._runner.run + models.call (1 process)",
          "execute1": "pipeline.execute, workers=1", "workers": "pipeline.execute, workers=2 (2 processes)",
          "bare_2proc": "2 independent bare loops (reference)", "runner_bare": "runner.run + bare acompletion call",
          "cost_hidden": "runner.run + models.call without 2nd completion_cost",

@@ -1,7 +1,7 @@
 """Scoring throughput on fixed synthetic data (seeded), with equality checks.
 
-ROUGE on Chinese at character level: harness.scorers.lexical.Rouge("zh") against
-rouge_score.RougeScorer given the harness tokenizer (harness.scorers.text.Tokenizer("zh")),
+ROUGE on Chinese at character level: harness.score._lexical.Rouge("zh") against
+rouge_score.RougeScorer given the harness tokenizer (harness.score._text.Tokenizer("zh")),
 on 2,000 hypothesis/reference pairs of 300 characters:
   rougeL       the harness's tokens + rouge_l (rapidfuzz LCS) vs RougeScorer(["rougeL"])
                (the first 1,000 pairs, to keep `make bench` short)
@@ -93,8 +93,8 @@ KERNEL_PAIRS = 200  # rouge_score's pure-Python LCS alone: a subset keeps the be
 def rouge_rows(n: int, length: int) -> list[dict]:
     from rouge_score import rouge_scorer
 
-    from harness.scorers.lexical import Rouge, rouge_l
-    from harness.scorers.text import Tokenizer
+    from harness.score._lexical import Rouge, rouge_l
+    from harness.score._text import Tokenizer
 
     refs, hyps = zh_pairs(n, length, seed=20251123)
     items = [Item(r) for r in refs]
@@ -149,7 +149,7 @@ def rouge_rows(n: int, length: int) -> list[dict]:
 def sacre_rows(n: int) -> list[dict]:
     from sacrebleu.metrics import BLEU, CHRF
 
-    from harness.scorers.lexical import Bleu, Chrf
+    from harness.score._lexical import Bleu, Chrf
 
     refs, hyps = en_pairs(n, seed=20251124)
     items = [Item(r) for r in refs]

@@ -59,8 +59,8 @@ import harness.cli; mark("import harness.cli (rest)")
 import pydantic; mark("import pydantic")
 import yaml; mark("import yaml")
 import jinja2; mark("import jinja2")
-import harness.task; mark("import harness.task (pydantic models built)")
-tasks = harness.task.load_tasks(); mark("load_tasks (YAML, JSONL, validation, templates)")
+import harness.task._spec; mark("import harness.task._spec (pydantic models built)")
+tasks = harness.task._spec.load_tasks(); mark("load_tasks (YAML, JSONL, validation, templates)")
 print(json.dumps(marks))
 """
 
@@ -106,7 +106,7 @@ def main() -> None:
             heavy = sorted(m for m in found if m.split(".")[0] in HEAVY)
             rows.append(row(b, label, "heavy_modules_imported", len(heavy), "modules", note=" ".join(heavy[:20])))
             rows.append(row(b, label, "modules_imported", len(found), "modules"))
-            tops = [m for m in ("click", "harness.task", "pydantic", "yaml", "jinja2", "harness.cli")
+            tops = [m for m in ("click", "harness.task._spec", "pydantic", "yaml", "jinja2", "harness.cli")
                     if m in found]
             for m in tops:
                 rows.append(row(b, label, f"import_ms:{m}", found[m][1] / 1000, "ms (cumulative, -X importtime)"))

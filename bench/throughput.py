@@ -4,13 +4,13 @@ One variant per process (a fresh interpreter, its own litellm import), the serve
 process (bench/fastserver.py, asyncio: it shares no GIL with the client):
 
   bare          litellm.acompletion under an asyncio.Semaphore (what the harness is compared to)
-  runner        harness.runner.run + harness.models.call, throwaway Store (one process)
-  execute1      harness.pipeline.execute(..., workers=1): the same, as `harness eval` runs it
+  runner        harness.run._runner.run + harness.model._providers.call, throwaway Store (one process)
+  execute1      harness.pipeline._eval.execute(..., workers=1): the same, as `harness eval` runs it
                 (store look-up first, import-time heap frozen)
-  workers       harness.pipeline.execute(..., workers=2): this process + one spawned worker,
+  workers       harness.pipeline._eval.execute(..., workers=2): this process + one spawned worker,
                 warm pool (their start-up is measured separately: --e2e-workers)
   bare_wait_for attribution: the bare loop with each call under asyncio.wait_for, as
-                harness.runner does (an extra Task per call)
+                harness.run._runner does (an extra Task per call)
   bare_timeout  attribution: the same guard as the asyncio.timeout() context manager
   runner_bare, cost_hidden, bare_frozen   further attribution variants (not in the default
                 plan): runner.run with the bare call; models.call reading litellm's own
@@ -49,13 +49,13 @@ def prompts(tag: str, n: int) -> list[list[dict]]:
 def litellm_configured():
     import litellm
 
-    litellm.suppress_debug_info = True  # the settings harness.models applies
+    litellm.suppress_debug_info = True  # the settings harness.model._providers applies
     litellm.drop_params = True
     return litellm
 
 
 async def bare_batch(messages: list[list[dict]], conc: int, guard: str = "") -> int:
-    """guard: "" (none), "wait_for" (asyncio.wait_for, as harness.runner does), "timeout"
+    """guard: "" (none), "wait_for" (asyncio.wait_for, as harness.run._runner does), "timeout"
     (the asyncio.timeout() context manager)."""
     litellm = litellm_configured()
     sem = asyncio.Semaphore(conc)
@@ -79,7 +79,7 @@ async def bare_batch(messages: list[list[dict]], conc: int, guard: str = "") -> 
 
 
 def make_call(kind: str):
-    from harness import models
+    import harness.model._providers as models
 
     models.register()
     if kind == "harness":
@@ -112,8 +112,8 @@ def make_call(kind: str):
 
 
 def requests_for(messages):
-    from harness.runner import Request
-    from harness.store import request_key
+    from harness.run._runner import Request
+    from harness.run._store import request_key
 
     return [Request(MODEL, m, dict(SETTINGS), request_key(MODEL, m, SETTINGS)) for m in messages]
 
@@ -174,13 +174,13 @@ FROZEN = {"execute1", "workers", "workers3", "bare_frozen"}  # noqa: E501  # var
 
 def batch_fn(variant: str, store):
     """variant -> fn(messages, concurrency) -> number of failed requests."""
-    from harness.runner import Limits, run
+    from harness.run._runner import Limits, run
 
     if variant in ("bare", "bare_frozen", "bare_wait_for", "bare_timeout"):
         guard = {"bare_wait_for": "wait_for", "bare_timeout": "timeout"}.get(variant, "")
         return lambda msgs, c: asyncio.run(bare_batch(msgs, c, guard))
     if variant in ("execute1", "workers", "workers3"):
-        from harness.pipeline import execute
+        from harness.pipeline._eval import execute
 
         k = {"execute1": 1, "workers": 2, "workers3": 3}[variant]
 
@@ -203,8 +203,8 @@ def measure(plan: list[tuple[int, int, list[str]]], n: int, base_url: str, store
     are measured with it unfrozen, as in a process that never called execute()."""
     import gc
 
-    from harness import workers
-    from harness.store import Store
+    import harness.run._workers as workers
+    from harness.run._store import Store
 
     store = Store(store_dir / "throwaway.sqlite")
     variants = list(dict.fromkeys(v for _, _, vs in plan for v in vs))
@@ -243,13 +243,13 @@ def measure(plan: list[tuple[int, int, list[str]]], n: int, base_url: str, store
 def e2e(n: int, conc: int, n_workers: int, store_dir: Path) -> list[dict]:
     """From a fresh interpreter (nothing imported but the runner): one execute() call,
     litellm import and worker start-up included."""
-    from harness.runner import Limits
-    from harness.store import Store
+    from harness.run._runner import Limits
+    from harness.run._store import Store
 
     store = Store(store_dir / f"e2e{n_workers}.sqlite")
     reqs = requests_for(prompts(f"e2e-w{n_workers}", n))
     with Timer() as t:
-        from harness.pipeline import execute
+        from harness.pipeline._eval import execute
 
         outs = execute(reqs, store, Limits(concurrency=conc), workers=n_workers)
     store.close()
@@ -267,7 +267,7 @@ def micro(base_url: str, store_dir: Path) -> dict:
     import gc
     import statistics
 
-    from harness.store import Store
+    from harness.run._store import Store
 
     litellm = litellm_configured()
     resp = asyncio.run(litellm.acompletion(model=MODEL, messages=prompts("micro", 1)[0], timeout=120,
@@ -347,7 +347,7 @@ def main() -> None:
                 plan.append((int(c), int(rounds), vs.split(",")))
             rows = measure(plan, args.n, args.base_url, Path(tmp))
             rows.append({"variant": "micro", **micro(args.base_url, Path(tmp))})
-        from harness import workers
+        import harness.run._workers as workers
 
         workers.shutdown()
     emit(rows)

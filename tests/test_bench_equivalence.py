@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from rouge_score import rouge_scorer
 from sacrebleu.metrics import BLEU, CHRF
 
-from harness.scorers.lexical import Bleu, Chrf, Rouge
-from harness.scorers.text import Tokenizer, normalize
+from harness.score._lexical import Bleu, Chrf, Rouge
+from harness.score._text import Tokenizer, normalize
 
 
 class Item:

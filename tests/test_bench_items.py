@@ -13,7 +13,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 def test_generated_task_loads_with_its_conditions_and_blocks(tmp_path):
     from items import BLOCK, CONDITIONS, write_task
 
-    from harness.task import load_tasks
+    from harness.task._spec import load_tasks
 
     write_task(tmp_path, 120)
     (task,) = load_tasks(root=tmp_path, via_datasets=False)

@@ -5,8 +5,8 @@ import asyncio
 
 import pytest
 
-from harness.runner import Limits, Request, run
-from harness.store import Store
+from harness.run._runner import Limits, Request, run
+from harness.run._store import Store
 
 BREAKER = 3
 FAILURES = 5  # more than BREAKER consecutive failures, then success

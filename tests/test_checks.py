@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from harness.scorers.checks import KeyFacts, LengthRatio, Numbers, Script, numbers_en, numbers_zh
+from harness.score._checks import KeyFacts, LengthRatio, Numbers, Script, numbers_en, numbers_zh
 
 
 def item(source="", refs=("",), facts=()):

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from fakeserver import FakeServer
 from harness.cli import main
-from harness.leaderboard import SCHEMA_VERSION
+from harness.results._leaderboard import SCHEMA_VERSION
 from helpers import make_task
 
 N = 8

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import corpus
-from harness.paths import REFERENCES, TASKS
-from harness.task import load_tasks
+import harness.task._spec._corpus as corpus
+from harness.core._paths import REFERENCES, TASKS
+from harness.task._spec import load_tasks
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +76,7 @@ def test_summary_references_in_range(tasks):
 
 
 def test_summary_zh_references_are_simplified(tasks):
-    from harness.scorers.checks import Script
+    from harness.score._checks import Script
 
     refs = [i.references[0] for i in tasks["summarize_zh_zh"].items]
     s = Script()

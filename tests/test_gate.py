@@ -78,7 +78,7 @@ def test_gate_exit_codes(project, tmp_path):
     base = str(results / "baseline.csv")
     out = invoke("baseline", "update", "--model", "openai/mt", "--out", base)
     assert out.exit_code == 0, out.output
-    from harness.pipeline import DEFAULT_LIMIT
+    from harness.pipeline._eval import DEFAULT_LIMIT
 
     assert len(pd.read_csv(base)) == DEFAULT_LIMIT  # the default sample
     out = invoke("baseline", "update", "--model", "openai/mt", "--limit", "40", "--out", base)
@@ -268,8 +268,8 @@ def test_bad_thresholds_are_one_error_line_and_exit_2(based, tmp_path, text, exp
 
 
 def test_threshold_errors_name_the_line():
-    from harness.errors import UserError
-    from harness.gate_config import load_thresholds
+    from harness.core._errors import UserError
+    from harness.gate._config import load_thresholds
 
     import tempfile
     from pathlib import Path
@@ -285,7 +285,7 @@ def test_threshold_errors_name_the_line():
 
 
 def test_the_committed_gate_yaml_is_valid():
-    from harness.gate_config import default_thresholds_path, load_thresholds
+    from harness.gate._config import default_thresholds_path, load_thresholds
 
     th = load_thresholds(default_thresholds_path())
     assert th.alpha == 0.05 and th.of("chrf") == 1.0 and th.of("judge:x:overall") == 0.2
@@ -356,7 +356,7 @@ def test_gate_catches_a_change_in_the_scorers(project, tmp_path, monkeypatch):
     _, results, _ = project
     base = str(results / "baseline.csv")
     assert invoke("baseline", "update", "--model", "openai/mt", "--limit", "10", "--out", base).exit_code == 0
-    from harness.scorers import lexical
+    from harness.score import lexical
 
     monkeypatch.setattr(lexical, "rouge_l", lambda t, p: 0.5)  # a scorer broken by a code change
     summary = tmp_path / "check.md"

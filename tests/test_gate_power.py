@@ -8,9 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from harness import stats as st
-from harness.gate_power import diff_se, min_detectable_drop, smallest_p, t_quantile
-from harness.stats import holm
+import harness.inference._stats as st
+from harness.inference._power import diff_se, min_detectable_drop, smallest_p, t_quantile
+from harness.inference._stats import holm
 
 ALPHA = 0.05
 
@@ -118,11 +118,11 @@ def test_readme_figures_for_the_committed_baseline():
     """README: the committed baseline has 36 tests over 11 blocks per task, enough for a drop
     to be significant ("at least 10" blocks for 36 tests); 8 blocks cannot support 13 or more
     tests at alpha = 0.05."""
-    from harness.gate_baseline import read_baseline
-    from harness.gate_config import UNGATED
-    from harness.paths import ROOT
-    from harness.scorers import registry
-    from harness.task import load_tasks
+    from harness.gate._baseline import read_baseline
+    from harness.gate._config import UNGATED
+    from harness.core._paths import ROOT
+    from harness.score import registry
+    from harness.task._spec import load_tasks
 
     base = read_baseline(ROOT / "results" / "baseline.csv")
     tasks = {t.id: t for t in load_tasks(base.tasks, root=ROOT / "tasks", via_datasets=False)}
@@ -142,7 +142,7 @@ def test_the_bound_for_an_unrelated_change():
     """With no output changed the gate states the detectable drop for a change unrelated to
     the baseline item by item: sqrt(2) x one side's standard error. On data where "after" is
     drawn independently of "before", that is what the paired difference's spread is."""
-    from harness.gate_power import score_se
+    from harness.inference._power import score_se
 
     rng = np.random.default_rng(21)
     ratios = []

@@ -12,8 +12,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from harness.gate import CheckResult, Comparison, Drift, Failure, Worst
-from harness.gate_summary import MAX_CHARS, md, render
+from harness.gate._check import CheckResult, Comparison, Drift, Failure, Worst
+from harness.gate._summary import MAX_CHARS, md, render
 
 HOSTILE = [
     "<details><summary>click</summary>everything after this folds away",

@@ -88,8 +88,8 @@ def test_bad_cli_value_is_one_line_exit_2(task, tmp_path, srv, args, needle):
 
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_tpm_spaces_the_requests(tmp_path, workers):
-    from harness.runner import Request, estimated_tokens
-    from harness.task import load_task
+    from harness.run._runner import Request, estimated_tokens
+    from harness.task._spec import load_task
 
     items, refs = simple_items(4)
     path = make_task(tmp_path / "t", items, refs, max_tokens=32)
@@ -381,8 +381,8 @@ def test_cache_clear_by_model_and_task(tmp_path):
 def test_default_endpoint_keys_are_the_old_keys_and_endpoints_are_normalised(monkeypatch):
     import hashlib
 
-    from harness.models import identity, key_identity, normalise_endpoint
-    from harness.store import request_key
+    from harness.model._providers import identity, key_identity, normalise_endpoint
+    from harness.run._store import request_key
 
     msgs, settings = [{"role": "user", "content": "你好"}], {"temperature": 0.0, "max_tokens": 8}
     old = hashlib.sha256(json.dumps({"model": "openai/m", "messages": msgs, "settings": settings},
@@ -403,7 +403,7 @@ def test_default_endpoint_keys_are_the_old_keys_and_endpoints_are_normalised(mon
 def test_local_model_identity_is_the_pinned_file_hash():
     import sys
 
-    from harness.models import identity, key_identity
+    from harness.model._providers import identity, key_identity
 
     smol = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
     gemma = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
@@ -412,7 +412,7 @@ def test_local_model_identity_is_the_pinned_file_hash():
     assert key_identity("local/smollm2-135m") == "" and key_identity("local/gemma3-270m") == gemma
     import subprocess
 
-    code = ("import sys; from harness.models import identity; identity('local/gemma3-270m'); "
+    code = ("import sys; from harness.model._providers import identity; identity('local/gemma3-270m'); "
             "print('litellm' in sys.modules, 'llama_cpp' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.stdout.split() == ["False", "False"], out.stderr
@@ -421,7 +421,7 @@ def test_local_model_identity_is_the_pinned_file_hash():
 # --- 6. smaller ------------------------------------------------------------------------------
 
 def test_utf8_bom_in_jsonl_files_is_accepted(tmp_path):
-    from harness.task import load_task
+    from harness.task._spec import load_task
 
     items, refs = simple_items(3)
     path = make_task(tmp_path / "t", items, refs)
@@ -434,7 +434,7 @@ def test_utf8_bom_in_jsonl_files_is_accepted(tmp_path):
 
 @pytest.mark.parametrize("mask,mode", [(0o022, 0o644), (0o027, 0o640), (0o077, 0o600)])
 def test_result_files_honour_the_umask(tmp_path, mask, mode):
-    from harness.io import atomic_write_text
+    from harness.core._io import atomic_write_text
 
     old = os.umask(mask)
     try:
@@ -460,9 +460,9 @@ def test_eval_results_are_readable_by_the_group(task, tmp_path, srv):
 def test_retry_after_http_date_is_honoured_over_http(tmp_path, results, monkeypatch, caplog):
     from email.utils import formatdate
 
-    from harness.pipeline import RunOptions, run_eval
-    from harness.runner import Limits
-    from harness.task import load_task
+    from harness.pipeline._eval import RunOptions, run_eval
+    from harness.run._runner import Limits
+    from harness.task._spec import load_task
 
     items, refs = simple_items(1)
     task = load_task(make_task(tmp_path / "t", items, refs))
@@ -481,7 +481,7 @@ def test_retry_after_http_date_is_honoured_over_http(tmp_path, results, monkeypa
     with FakeServer(respond) as srv:
         monkeypatch.setenv("OPENAI_API_BASE", srv.base_url)
         limits = Limits(max_retries=3, backoff_base=0.01, backoff_max=4.0)
-        with caplog.at_level("WARNING", logger="harness.runner"):
+        with caplog.at_level("WARNING", logger="harness.run._runner"):
             run_eval([task], RunOptions(["openai/m"], limits=limits, with_ci=False), results)
     assert len(seen) == 3
     assert 1.5 <= seen[1] - seen[0] <= 4.5  # the HTTP date, 2-3 s ahead at 1 s resolution
@@ -490,9 +490,9 @@ def test_retry_after_http_date_is_honoured_over_http(tmp_path, results, monkeypa
 
 
 def test_a_secret_in_a_worker_exception_is_redacted(tmp_path, monkeypatch):
-    from harness.errors import UserError
-    from harness.runner import Limits, Request
-    from harness.workers import Pool
+    from harness.core._errors import UserError
+    from harness.run._runner import Limits, Request
+    from harness.run._workers import Pool
 
     secret = "sk-test-WORKER-SECRET-5151515151"
     monkeypatch.setenv("OPENAI_API_KEY", secret)  # the worker inherits it at spawn
@@ -607,8 +607,8 @@ def test_a_worker_bug_carrying_the_key_is_reported_redacted(tmp_path, monkeypatc
     import multiprocessing as mp
     import threading
 
-    from harness.runner import Request
-    from harness.workers import _serve
+    from harness.run._runner import Request
+    from harness.run._workers import _serve
 
     secret = "sk-test-WORKER-BUG-SECRET-6262626262"
     monkeypatch.setenv("OPENAI_API_KEY", secret)

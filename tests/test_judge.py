@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from fakeserver import FakeServer
 from harness.cli import main
-from harness.judge import combine_orders, load_rubric, parse_pairwise, parse_pointwise
+from harness.judge._prompts import combine_orders, load_rubric, parse_pairwise, parse_pointwise
 from helpers import make_task
 
 SUMMARY = load_rubric("summarize")

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from fakeserver import FakeServer
 from harness.cli import main
-from harness.judge import load_rubric
+from harness.judge._prompts import load_rubric
 from helpers import make_task
 
 N = 6  # items; each its own block

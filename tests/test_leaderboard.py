@@ -9,11 +9,13 @@ import pandas as pd
 import pytest
 from scipy import stats as sp
 
-from harness import comparisons, leaderboard as lb
-from harness import stats as st
-from harness.pipeline import score
-from harness.scorers.lexical import Chrf
-from harness.task import load_tasks
+import harness.results._readers._pairwise as comparisons
+
+import harness.results._readers._leaderboard as lb
+import harness.inference._stats as st
+from harness.pipeline._eval import score
+from harness.score._lexical import Chrf
+from harness.task._spec import load_tasks
 
 
 class _Outcome:
@@ -231,7 +233,7 @@ def test_models_on_different_samples_are_never_compared(translate):
 
 
 def test_table_says_when_models_ran_on_different_samples():
-    from harness.table import sample_note
+    from harness.cli._tables import sample_note
 
     rows = [{"model": "a", "item_set": "250:aaaa", "n": 250}, {"model": "b", "item_set": "250:aaaa", "n": 249},
             {"model": "c", "item_set": "20:cccc", "n": 20}]
@@ -241,7 +243,7 @@ def test_table_says_when_models_ran_on_different_samples():
 
 
 def test_each_models_statistics_are_computed_once(translate, monkeypatch):
-    from harness.scorers import registry
+    from harness.score import registry
 
     calls = []
     real = registry.make
@@ -272,7 +274,7 @@ def test_length_ratio_is_never_ranked():
 
 
 def test_refresh_reuses_cached_statistics_and_unchanged_pairs(translate, tmp_path, monkeypatch):
-    from harness.scorers import registry
+    from harness.score import registry
 
     results = tmp_path / "results"
     items = translate.items[:30]
@@ -315,7 +317,7 @@ def test_refresh_reuses_cached_statistics_and_unchanged_pairs(translate, tmp_pat
 
 
 def test_terminal_table_prints_the_sample_note(capsys):
-    from harness.table import print_board
+    from harness.cli._tables import print_board
 
     rows = [{"task": "t", "condition": "all", "metric": "chrf", "model": m, "value": v, "ci_low": math.nan,
              "ci_high": math.nan, "n": n, "n_errors": 0, "item_set": s}

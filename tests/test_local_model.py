@@ -16,14 +16,14 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import ROOT, run_cli
-from harness import models
+import harness.model._providers as models
 from harness.cli import main
-from harness.models import local_catalog
-from harness.models.baselines import lead
-from harness.models.local_llama import process_for, stop_all
-from harness.models.local_process import LocalProcess, LocalProcessDied
-from harness.runner import Limits, Request, is_retryable, run
-from harness.store import Store
+from harness.model._providers import local_catalog
+from harness.model._baselines import lead
+from harness.model.local._llama import process_for, stop_all
+from harness.model.local._process import LocalProcess, LocalProcessDied
+from harness.run._runner import Limits, Request, is_retryable, run
+from harness.run._store import Store
 from helpers import make_task
 
 TRANSLATE_ITEMS = [
@@ -59,7 +59,7 @@ def test_child_loads_without_extra_buffer_types():
 
 
 def test_extra_buffer_types_off_for_every_load_in_the_process():
-    code = ("import llama_cpp.llama_cpp as n; from harness.models.local_server import avoid_extra_buffer_types; "
+    code = ("import llama_cpp.llama_cpp as n; from harness.model.local._server import avoid_extra_buffer_types; "
             "before = n.llama_model_default_params().use_extra_bufts; avoid_extra_buffer_types(); "
             "avoid_extra_buffer_types(); print(before, n.llama_model_default_params().use_extra_bufts)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
@@ -147,7 +147,7 @@ def test_killed_process_is_an_error_then_restarted_up_to_the_limit():
 def test_child_exits_when_its_parent_is_killed(tmp_path):
     """A supervisor killed with -9 must not leave the model's process running (it would hold
     a core and ~300 MB)."""
-    script = ("import sys, time; from harness.models.local_process import LocalProcess; "
+    script = ("import sys, time; from harness.model.local._process import LocalProcess; "
               "p = LocalProcess('smollm2-135m'); p.ensure(); print(p.pid(), flush=True); time.sleep(600)")
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=ROOT)
     child = int(parent.stdout.readline())

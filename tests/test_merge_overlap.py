@@ -11,7 +11,7 @@ import time
 import pandas as pd
 
 from conftest import ROOT
-from harness.leaderboard import LEADERBOARD_COLUMNS, merge
+from harness.results._leaderboard import LEADERBOARD_COLUMNS, merge
 
 HOLD = 2.0  # seconds the first merge keeps the lock after reading the board
 
@@ -26,7 +26,7 @@ def _row(model: str, value: float) -> dict:
 SLOW_MERGE = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    import harness.leaderboard as lb
+    import harness.results._leaderboard as lb
 
     path, marker, hold = Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3])
     real_write = lb.atomic_write_csv

@@ -13,7 +13,7 @@ import scipy.stats
 from click.testing import CliRunner
 from sacrebleu.metrics import BLEU, CHRF
 
-from harness import meta
+import harness.meta._mqm._mqm as meta
 from harness.cli import main
 
 FOLDER = meta.DATA.parent
@@ -33,7 +33,7 @@ def data():
 
 @pytest.fixture(scope="module")
 def raw():
-    """The TSV read independently of harness.meta (pandas, spans stripped)."""
+    """The TSV read independently of harness.meta._mqm (pandas, spans stripped)."""
     df = pd.read_csv(meta.DATA, sep="\t", quoting=csv.QUOTE_NONE, dtype=str, keep_default_na=False)
     df["weight"] = [meta.error_weight(c, s) for c, s in zip(df["category"], df["severity"])]
     df["plain"] = df["target"].str.replace(r"</?v>", "", regex=True)
@@ -96,7 +96,7 @@ def test_system_level_matches_scipy_on_sacrebleu(raw, data, reference):
     targets = targets.loc[sorted(targets.index, key=int)]
     refs = [list(targets[reference])]
     mqm = independent_system_mqm(raw)
-    from harness.scorers.lexical import Bleu, Chrf
+    from harness.score._lexical import Bleu, Chrf
 
     rows = meta.evaluate(data, (reference,), scorers={"bleu": Bleu("en"), "chrf": Chrf("en")}, resamples=0)
     got = {(r["metric"], r["variant"], r["statistic"]): r["value"] for r in rows if r["level"] == "system"}

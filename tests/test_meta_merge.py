@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from fakeserver import FakeServer
-from harness import meta
+import harness.meta._mqm._mqm as meta
 from harness.cli import main
 
 FULL = {("ref.B", "chrf"): 0.340, ("ref.B", "bleu"): 0.332, ("ref.A", "chrf"): -0.305, ("ref.A", "bleu"): -0.367}
@@ -128,7 +128,7 @@ def test_table_at_80_columns_in_a_pipe_keeps_numbers_whole(sequence):
 def test_narrow_terminal_drops_columns_and_says_so():
     from rich.console import Console
 
-    from harness.table import print_meta
+    from harness.cli._tables import print_meta
 
     rows = [{"reference": "ref.B", "metric": "judge:openai/gpt-4o-mini:with-ref", "level": lvl, "variant": var,
              "statistic": stat, "value": v, "note": ""}

@@ -11,7 +11,7 @@ import scipy.stats
 from click.testing import CliRunner
 from sacrebleu.metrics import CHRF
 
-from harness import meta
+import harness.meta._mqm._mqm as meta
 from harness.cli import main
 
 HUMAN = {"ref": "ref.A", "refB": "ref.B"}

@@ -6,8 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from harness.scorers.checks import Numbers, Script, script_of
-from harness.scorers.numbers import numbers_en, numbers_zh, parse_cn_numeral
+from harness.score._checks import Numbers, Script, script_of
+from harness.score._numbers import numbers_en, numbers_zh, parse_cn_numeral
 
 
 def item(source="", refs=("",)):
@@ -131,7 +131,7 @@ def test_fractions_are_values_not_ordinals():
 
 
 def test_korean_numbers_written_in_parts():
-    from harness.scorers.numbers import numbers_ko
+    from harness.score._numbers import numbers_ko
 
     assert numbers_ko("관객 3만 2천 명") == [32000]
     assert numbers_ko("3억 2천만 원, 3만2천, 3만 5000명, 1조 2000억") == [3.2e8, 32000, 35000, 1.2e12]
@@ -184,7 +184,7 @@ def test_copying_a_traditional_source_wins_on_a_traditional_target():
 def test_lexical_metrics_match_across_scripts_and_only_the_script_check_tells_them_apart():
     """The decision: chrF/BLEU/ROUGE compare both sides in Simplified (a Traditional output is
     not a worse match for being Traditional); the script check is what rewards the script."""
-    from harness.scorers.lexical import Chrf
+    from harness.score._lexical import Chrf
 
     ref, trad, simp = "這個軟體很好用。", "這個軟體很好用。", "这个软件很好用。"
     chrf = Chrf("zh")
@@ -194,12 +194,12 @@ def test_lexical_metrics_match_across_scripts_and_only_the_script_check_tells_th
 
 
 def test_wrong_script_share_ranks_lower_first():
-    from harness.scorers.registry import LOWER_IS_BETTER
+    from harness.score._registry import LOWER_IS_BETTER
 
     assert "wrong_script_share" in LOWER_IS_BETTER
     import pandas as pd
 
-    from harness import comparisons
+    import harness.results._readers._pairwise as comparisons
 
     board = pd.DataFrame([{"task": "t", "condition": "all", "model": m, "metric": "wrong_script_share", "value": v,
                            "n": 10, "n_errors": 0, "item_set": "10:abc", "signature": "x"}
@@ -215,8 +215,8 @@ def test_wrong_script_share_ranks_lower_first():
 import yaml  # noqa: E402
 
 from conftest import run_cli  # noqa: E402
-from harness.errors import UserError  # noqa: E402
-from harness.task import KNOWN_LANGS, TEMPLATE_VARIABLES, load_task  # noqa: E402
+from harness.core._errors import UserError  # noqa: E402
+from harness.task._spec import KNOWN_LANGS, TEMPLATE_VARIABLES, load_task  # noqa: E402
 from helpers import make_task, simple_items  # noqa: E402
 
 
@@ -261,7 +261,7 @@ def test_script_keys_are_checked(tmp_path):
 
 
 def test_region_codes_imply_the_script(tmp_path):
-    from harness.scorers import registry
+    from harness.score import registry
 
     for lang, script in (("zh-TW", "traditional"), ("zh-HK", "traditional"), ("zh-CN", "simplified"),
                          ("zh-Hant", "traditional"), ("zh", "simplified")):
@@ -275,7 +275,7 @@ def test_region_codes_imply_the_script(tmp_path):
 def test_bleu_tokenizer_per_target_is_in_the_signature():
     from sacrebleu.metrics import BLEU
 
-    from harness.scorers.lexical import Bleu, _mecab_available
+    from harness.score._lexical import Bleu, _mecab_available
 
     assert "tok:zh" in Bleu("zh-TW").signature() and "tok:13a" in Bleu("en").signature()
     ja = "ja-mecab" if _mecab_available("ja") else "char"
@@ -301,7 +301,7 @@ def _en_zh_task(tmp_path, kind="translate", **extra):
 @pytest.mark.parametrize("kind, phrase", [("translate", "translations from English to Chinese"),
                                           ("summarize", "summaries of English texts written in Chinese")])
 def test_judge_prompts_name_the_tasks_languages(tmp_path, kind, phrase):
-    from harness.judge import load_rubric, pairwise_request, pointwise_request
+    from harness.judge._prompts import load_rubric, pairwise_request, pointwise_request
 
     task = load_task(_en_zh_task(tmp_path, kind=kind), via_datasets=False)
     rubric = load_rubric(task)
@@ -314,7 +314,7 @@ def test_judge_prompts_name_the_tasks_languages(tmp_path, kind, phrase):
 
 
 def test_a_traditional_target_is_named_in_the_judge_prompt(tmp_path):
-    from harness.judge import load_rubric, pointwise_request
+    from harness.judge._prompts import load_rubric, pointwise_request
 
     task = load_task(_en_zh_task(tmp_path, target_lang="zh-TW"), via_datasets=False)
     text = pointwise_request("baseline/copy", load_rubric(task), task.items[0], "x", "t").messages[0]["content"]
@@ -323,8 +323,8 @@ def test_a_traditional_target_is_named_in_the_judge_prompt(tmp_path):
 
 def test_the_shipped_zh_en_translation_prompt_is_unchanged():
     """zh→en tasks render the same judge prompt as before (their cached judge answers stay valid)."""
-    from harness.judge import load_rubric, pointwise_request
-    from harness.task import load_tasks
+    from harness.judge._prompts import load_rubric, pointwise_request
+    from harness.task._spec import load_tasks
 
     task = load_tasks(["translate_zh_en"], via_datasets=False)[0]
     text = pointwise_request("baseline/copy", load_rubric(task), task.items[0], "x", "t").messages[0]["content"]
@@ -346,7 +346,7 @@ dimensions:
 
 
 def test_a_task_names_its_own_rubric_relative_to_the_task_file(tmp_path):
-    from harness.judge import load_rubric
+    from harness.judge._prompts import load_rubric
 
     path = _en_zh_task(tmp_path, rubric="rubrics/my_rubric.yaml")
     (path.parent / "rubrics").mkdir()
@@ -710,8 +710,8 @@ def test_eval_and_report_are_not_blocked_by_another_tasks_broken_file(tmp_path, 
 def test_macro_leaves_an_undefined_condition_out_of_value_and_ci_alike(tmp_path):
     import math
 
-    from harness import leaderboard as lb
-    from harness.pipeline import score
+    import harness.results._readers._leaderboard as lb
+    from harness.pipeline._eval import score
 
     # condition "nums": 6 items with numbers in 3 blocks; condition "words": no numbers at all
     items = [{"id": f"n{k}", "source": f"收入增长了{k + 1}万美元,员工{k + 10}人。",

@@ -57,7 +57,7 @@ def test_the_parsers_catch_a_missing_name():
 
 
 def test_local_model_context_matches_the_code():
-    from harness.models.local_catalog import MODELS
+    from harness.model.local._catalog import MODELS
 
     text = readme()
     for name, entry in MODELS.items():  # the table row of each embedded model states its context

@@ -9,9 +9,9 @@ from collections import Counter, defaultdict
 import pytest
 import sacrebleu
 
-from harness import agreement
-from harness.paths import REFERENCES, TASKS
-from harness.task import load_tasks
+import harness.results._readers._agreement as agreement
+from harness.core._paths import REFERENCES, TASKS
+from harness.task._spec import load_tasks
 
 REF_FILES = ("translate_zh_en", "summarize_zh_en", "summarize_zh_zh", "longdoc_zh_en")
 

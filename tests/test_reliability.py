@@ -19,11 +19,11 @@ from hypothesis import strategies as st
 
 from conftest import ROOT
 from fakeserver import FakeServer
-from harness.errors import UserError
-from harness.pipeline import RunOptions, run_eval
-from harness.runner import Limits, Request, run
-from harness.store import Store
-from harness.task import load_task
+from harness.core._errors import UserError
+from harness.pipeline._eval import RunOptions, run_eval
+from harness.run._runner import Limits, Request, run
+from harness.run._store import Store
+from harness.task._spec import load_task
 from helpers import make_task
 
 
@@ -239,11 +239,11 @@ def test_loader_fuzz_only_raises_user_errors(tmp_path_factory, lines, spec):
 
 
 def test_rate_limits_space_calls(monkeypatch, tmp_path):
-    from harness.runner import RateLimiter, estimated_tokens
+    from harness.run._runner import RateLimiter, estimated_tokens
 
     clock = {"t": 100.0}
     waits = []
-    monkeypatch.setattr("harness.runner.time.monotonic", lambda: clock["t"])
+    monkeypatch.setattr("harness.run._runner.time.monotonic", lambda: clock["t"])
 
     async def fake_sleep(s):
         waits.append(s)

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import main
-from harness.leaderboard import SCHEMA_VERSION
+from harness.results._leaderboard import SCHEMA_VERSION
 from helpers import make_task
 
 
@@ -32,7 +32,7 @@ def populate(results, tmp_path, monkeypatch):
     import json
 
     from fakeserver import FakeServer
-    from harness import meta
+    import harness.meta._mqm._mqm as meta
 
     items, refs = _items()
     task = make_task(tmp_path / "t", items, refs, prompt="{{ source }}")
@@ -260,7 +260,7 @@ def test_report_renders_in_headless_chromium(evaluated, tmp_path):
 
 
 def test_chart_axis_reaches_every_ci_end():
-    from harness.report_charts import bar_chart, nice_ticks
+    from harness.report._charts import bar_chart, nice_ticks
 
     assert nice_ticks(0, 6.4) == [0, 2, 4, 6, 8]  # 6.4 (a CI's upper end) is on the axis, not past it
     assert nice_ticks(-1, 1, 4) == [-1.0, -0.5, 0.0, 0.5, 1.0]

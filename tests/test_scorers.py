@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rouge_score import rouge_scorer
 
-from harness.scorers.lexical import Bleu, Chrf, Rouge
-from harness.scorers.text import Tokenizer, normalize, tokenize
+from harness.score._lexical import Bleu, Chrf, Rouge
+from harness.score._text import Tokenizer, normalize, tokenize
 
 
 def items(refs):

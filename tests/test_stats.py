@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats as sp
 
-from harness import stats as st
+import harness.inference._stats as st
 
 
 def mean_score(total, n):
@@ -75,7 +75,7 @@ def brute_force_p(a, b, blocks, score, patterns):
 
 
 def test_exact_test_equals_brute_force_enumeration_on_sacrebleu_bleu():
-    from harness.scorers.lexical import Bleu
+    from harness.score._lexical import Bleu
 
     bleu = Bleu("en")
     items = [type("I", (), {"references": [r]})() for r in REFS]
@@ -98,7 +98,7 @@ def _vectorised_bleu(bleu):
 def test_sampled_randomization_equals_brute_force_with_the_same_draws():
     # 30 blocks: 2^30 swaps are too many, so R random patterns from the seeded generator;
     # p = (#hits + 1) / (R + 1), the +1 being the observed assignment.
-    from harness.scorers.lexical import Chrf
+    from harness.score._lexical import Chrf
 
     chrf = Chrf("en")
     items = [type("I", (), {"references": [r]})() for r in REFS]
@@ -117,7 +117,7 @@ def test_randomization_matches_sacrebleu_paired_ar_with_one_item_per_block():
     from sacrebleu.metrics import BLEU, CHRF
     from sacrebleu.significance import PairedTest
 
-    from harness.scorers.lexical import Bleu, Chrf
+    from harness.score._lexical import Bleu, Chrf
 
     items = [type("I", (), {"references": [r]})() for r in REFS]
     blocks = [str(i) for i in range(len(REFS))]
@@ -132,7 +132,7 @@ def test_randomization_matches_sacrebleu_paired_ar_with_one_item_per_block():
 
 
 def test_identical_systems_get_p_one_and_reference_beats_copy():
-    from harness.scorers.lexical import Bleu
+    from harness.score._lexical import Bleu
 
     bleu = Bleu("en")
     items = [type("I", (), {"references": [r]})() for r in REFS]

@@ -6,8 +6,8 @@ import pytest
 import yaml
 
 from conftest import run_cli
-from harness.errors import UserError
-from harness.task import load_task
+from harness.core._errors import UserError
+from harness.task._spec import load_task
 from helpers import make_task, simple_items
 
 
@@ -132,8 +132,8 @@ def test_cli_unwritable_results(good, tmp_path):
 def test_items_load_through_datasets(good):
     import hashlib
 
-    from harness import task as task_mod
-    from harness.paths import ROOT
+    import harness.task._spec._spec as task_mod
+    from harness.core._paths import ROOT
 
     items = good.parent / "items.jsonl"
     stamp = ROOT / ".cache" / "harness" / "datasets-verified" / hashlib.sha256(items.read_bytes()).hexdigest()

@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from fakeserver import FakeServer
-from harness import workers
+import harness.run._workers as workers
 from harness.cli import main
-from harness.runner import Limits, Request
-from harness.store import Store, request_key
+from harness.run._runner import Limits, Request
+from harness.run._store import Store, request_key
 from helpers import make_task
 
 BOARD_KEYS = ["model", "task", "condition", "metric"]
@@ -122,7 +122,7 @@ def test_local_model_stays_in_this_process(tmp_path, monkeypatch):
             here.append(r.model)
             if r.model.startswith("local/"):
                 return {"text": "local answer " + r.tag}
-            from harness import models
+            import harness.model._providers as models
 
             return await models.call(r.model, r.messages, r.settings, r.extra, timeout)
 
@@ -145,7 +145,7 @@ def test_a_worker_killed_mid_run_loses_nothing_and_a_rerun_asks_only_the_rest(tm
     import signal
     import threading
 
-    from harness.pipeline import execute
+    from harness.pipeline._eval import execute
 
     state = {"n": 0, "pid": None}
     lock = threading.Lock()

@@ -1,0 +1,390 @@
+"""`harness eval`: tasks → requests → runner (cached) → scorers → run files + leaderboard."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import math
+import os
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from harness.core._errors import UserError
+from harness.core._io import atomic_write_csv, atomic_write_text, check_writable
+from harness.run._runner import Limits, Outcome, Request
+from harness.run._store import Store, request_key
+from harness.task._spec import Item, Task
+
+
+def costs_nothing(model: str) -> bool:
+    """Baselines and embedded models run here: their cost is 0, not unknown."""
+    from harness.model._providers import OFFLINE_MODELS, provider_of
+
+    return provider_of(model) in OFFLINE_MODELS
+
+
+def prompt_kind(model: str) -> str:
+    from harness.model._providers import prompt_kind as kind
+
+    return kind(model)
+
+ITEM_COLUMNS = ["schema_version", "run_id", "model", "task", "item_id", "ref_key", "condition", "block", "pair",
+                "origin", "script", "genre", "meta", "prompt_hash", "source", "reference", "references", "output",
+                "error", "attempts", "finish_reason", "input_truncated", "latency_s", "prompt_tokens",
+                "completion_tokens", "cost_usd", "cost_basis", "cached", "endpoint", "model_version"]
+# 3: source, reference(s), ref_key, every tag, meta, cost_basis (0 cost for free systems); 2: endpoint, model_version
+ITEMS_SCHEMA_VERSION = 3
+DEFAULT_LIMIT = 2  # items per task for the default offline run (make eval without MODEL)
+
+
+@dataclass
+class RunOptions:
+    models: list[str]
+    limit: int | None = None
+    retry_errors: bool = False
+    limits: Limits = field(default_factory=Limits)
+    with_ci: bool = True
+    judges: list[str] = field(default_factory=list)
+    refresh: bool = False  # ask again even when an answer is cached (the new answer replaces it)
+
+
+def _order_key(item_id: str) -> str:
+    return hashlib.sha1(item_id.encode("utf-8")).hexdigest()
+
+
+def sample(items: list[Item], limit: int | None) -> list[Item]:
+    """A fixed sample: conditions in turn, items within a condition by the hash of their id."""
+    if not limit or limit >= len(items):
+        return items
+    by_cond: dict[str, list[Item]] = {}
+    for it in sorted(items, key=lambda i: _order_key(i.id)):
+        by_cond.setdefault(it.condition, []).append(it)
+    picked: list[Item] = []
+    pools = [by_cond[c] for c in sorted(by_cond)]
+    while len(picked) < limit:
+        for pool in pools:
+            if pool and len(picked) < limit:
+                picked.append(pool.pop(0))
+    chosen = {i.id for i in picked}
+    return [i for i in items if i.id in chosen]
+
+
+def extra_params(model: str, task: Task, item: Item) -> dict:
+    """What the baseline systems need besides the prompt (never sent to a hosted provider)."""
+    if not model.startswith("baseline/"):
+        return {}
+    return {"harness_source": item.source, "harness_lead_unit": task.spec.lead.unit,
+            "harness_lead_n": task.spec.lead.n}
+
+
+def build_requests(tasks: list[Task], models: list[str], limit: int | None,
+                   only: dict[str, set[str]] | None = None) -> list[Request]:
+    """One request per (task, sampled item, model); `only` restricts items by id per task."""
+    from harness.model._providers import key_identity
+
+    reqs = []
+    idents = {m: key_identity(m) for m in models}
+    for task in tasks:
+        settings = task.spec.generation.model_dump(exclude_none=True)
+        chosen = [i for i in task.items if i.id in only.get(task.id, set())] if only is not None else task.items
+        kinds = {m: prompt_kind(m) for m in models}
+        for item in sample(chosen, limit):
+            rendered = {k: task.render(item, k) for k in set(kinds.values())}
+            for model in models:
+                messages, extra = rendered[kinds[model]], extra_params(model, task, item)
+                stop = task.stop_for(kinds[model])
+                mine = {**settings, "stop": stop} if stop else settings
+                key = request_key(model, messages, {**mine, **extra}, idents[model])
+                reqs.append(Request(model, messages, mine, key, tag=(task.id, item.id), extra=extra,
+                                    identity=idents[model], task=task.id))
+    return reqs
+
+
+def store_path(results: Path) -> Path:
+    return Path(os.environ.get("HARNESS_STORE", results / "cache" / "responses.sqlite"))
+
+
+def _progress(total: int):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(TextColumn("[bold]asking models"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        transient=True, disable=not sys.stderr.isatty())
+    return progress, progress.add_task("ask", total=total)
+
+
+def execute(requests: list[Request], store: Store, limits: Limits, workers: int | None = None,
+            refresh: bool = False) -> list[Outcome]:
+    """Answer every request, cached ones from the store, in request order. `workers` > 1
+    spreads the uncached hosted/baseline requests over that many processes (see
+    harness/workers.py for when that pays); None means the `--workers` setting (default 1).
+    `refresh` asks every request again and replaces the stored answers."""
+    cached = {} if refresh else store.get_many([r.key for r in requests])
+    if len(cached) == len({r.key for r in requests}):  # everything cached: no litellm import, no event loop
+        if store.readonly and requests:
+            print(f"note: {store.path} is read-only: every answer came from it, none could be added",
+                  file=sys.stderr)
+        return [Outcome(r, cached[r.key], cached=True) for r in requests]
+    if store.readonly:
+        n = len({r.key for r in requests} - set(cached))
+        why = "--refresh needs to store new answers" if refresh else f"{n} request(s) have no stored answer"
+        raise UserError(f"{store.path}: read-only, and {why}; make it writable "
+                        "(chmod u+w on the file and its folder) or set HARNESS_STORE to a writable copy")
+    from harness.run._workers import default_workers, prestart, run_split
+
+    missing = [r for r in requests if r.key not in cached]
+    workers = default_workers() if workers is None else workers
+    if workers > 1:
+        prestart(missing, limits, workers)  # the workers import litellm while this process does
+    import harness.model._providers as models
+    from harness.run._runner import run
+    from harness.run._workers import freeze_heap
+
+    models.register()
+    freeze_heap()
+
+    async def call(req: Request, timeout: float) -> dict:
+        return await models.call(req.model, req.messages, req.settings, req.extra, timeout)
+
+    def lane(model: str) -> Limits:
+        if model.startswith("local/"):  # one llama.cpp context: more concurrency only queues
+            return Limits(**{**limits.__dict__, "concurrency": 1, "timeout": max(limits.timeout, 600)})
+        return limits
+
+    progress, bar = _progress(len(missing))
+    with progress:
+        if workers <= 1:
+            return asyncio.run(run(requests, call, store, limits, lane_limits=lane,
+                                   on_done=lambda o: progress.advance(bar), refresh=refresh))
+        shown = not getattr(progress, "disable", False)  # workers report each answer only when shown
+        answered = asyncio.run(run_split(missing, call, store, limits, workers, lane_limits=lane,
+                                         on_done=(lambda: progress.advance(bar)) if shown else None,
+                                         refresh=refresh))
+    by_id = {id(o.request): o for o in answered}
+    return [by_id[id(r)] if id(r) in by_id else Outcome(r, cached[r.key], cached=True) for r in requests]
+
+
+def score(task: Task, model: str, outcomes: list[tuple[Item, Outcome]], extra_scorers: dict | None = None,
+          stats_cache: Path | None = None):
+    """`stats_cache`: the folder `comparisons.refresh` keeps per-item statistics in; the
+    task's metrics are taken from it when it holds them for exactly these outputs."""
+    from harness.results._leaderboard import Scored
+    from harness.score import registry
+
+    answered = [(it, o) for it, o in outcomes if o.response is not None]
+    errored = [(it, o) for it, o in outcomes if o.response is None]
+    scorers = {m: registry.make(m, task) for m in task.spec.metrics}
+    hyps = [o.response["text"] for _, o in answered]
+    items = [it for it, _ in answered]
+    stats = _stored_stats(task, outcomes, items, scorers, stats_cache) if stats_cache and answered else {}
+    scorers.update(extra_scorers or {})
+    stats.update({m: s.stats(hyps, items) if answered else np.zeros((0, 1))
+                  for m, s in scorers.items() if m not in stats})
+    meta = lambda it: {"id": it.id, "condition": it.condition, "block": it.block,  # noqa: E731
+                       **{k: it.meta.get(k) for k in ("origin", "script", "genre", "pair")}}
+    acc = {k: [o.response.get(k) for _, o in answered] for k in
+           ("finish_reason", "cost_usd", "prompt_tokens", "completion_tokens", "input_truncated")}
+    acc["free"] = costs_nothing(model)
+    return Scored(model, task.id, task.prompt_hash_for(prompt_kind(model)), [it.id for it in items], [meta(it) for it in items], stats,
+                  scorers, [meta(it) for it, _ in errored], acc)
+
+
+def _stored_stats(task: Task, outcomes: list[tuple[Item, Outcome]], items: list[Item], scorers: dict,
+                  cache: Path) -> dict:
+    """The cached statistics of `comparisons.stored_stats`, in the order of `items`, or {}.
+    The key is what items.csv records (output text; error or not), as refresh reads it."""
+    from harness.results._pairwise import stored_stats
+
+    ids = [it.id for it, _ in outcomes]
+    outputs = [(o.response or {}).get("text", "") for _, o in outcomes]
+    errors = ["" if o.response is not None else (o.error or "error") for _, o in outcomes]
+    got = stored_stats(task, ids, outputs, errors, scorers, cache)
+    if got is None:
+        return {}
+    where = {i: k for k, i in enumerate(got[0])}
+    order = np.array([where[it.id] for it in items], dtype=int)
+    return {f: v[order] for f, v in got[1].items()}
+
+
+def item_rows(run_id: str, task: Task, model: str, outcomes: list[tuple[Item, Outcome]], scored,
+              judged: dict | None = None) -> list[dict]:
+    per_item: dict[str, dict] = {}
+    for family, scorer in scored.scorers.items():
+        stats = scored.stats[family]
+        if hasattr(scorer, "score_matrix") and len(stats):  # every item in one call (per-item score ± 1e-13)
+            cols = {f"score_{k}": np.asarray(v, dtype=float).tolist()
+                    for k, v in scorer.score_matrix(stats, np.ones(len(stats))).items()}
+            for i, iid in enumerate(scored.item_ids):
+                per_item.setdefault(iid, {}).update({k: round(v[i], 4) for k, v in cols.items()})
+            continue
+        for i, iid in enumerate(scored.item_ids):
+            values = scorer.score(stats[i:i + 1])
+            per_item.setdefault(iid, {}).update({f"score_{k}": round(v, 4) for k, v in values.items()})
+    from harness.results._leaderboard import cost_basis
+
+    rows, endpoint, free = [], answered_by(model), costs_nothing(model)
+    for it, o in outcomes:
+        r = o.response or {}
+        cost = r.get("cost_usd")
+        basis = cost_basis(free, [cost]) if o.response is not None else ""
+        tag = lambda k: "" if it.meta.get(k) is None else str(it.meta[k])  # noqa: E731
+        rows.append({"schema_version": ITEMS_SCHEMA_VERSION, "run_id": run_id, "model": model, "task": task.id,
+                     "item_id": it.id, "ref_key": it.ref_key or it.id,
+                     "condition": it.condition, "block": it.block, "pair": tag("pair"), "origin": tag("origin"),
+                     "script": tag("script"), "genre": tag("genre"),
+                     "meta": json.dumps(it.meta, ensure_ascii=False, sort_keys=True, default=str),
+                     "prompt_hash": task.prompt_hash_for(prompt_kind(model)), "source": it.source,
+                     "reference": it.references[0] if it.references else "",
+                     "references": json.dumps(it.references, ensure_ascii=False),
+                     "output": r.get("text", ""), "error": o.error or "", "attempts": o.attempts,
+                     "finish_reason": r.get("finish_reason", ""), "input_truncated": r.get("input_truncated", ""),
+                     "latency_s": r.get("latency_s", ""), "prompt_tokens": r.get("prompt_tokens", ""),
+                     "completion_tokens": r.get("completion_tokens", ""),
+                     "cost_usd": 0.0 if basis == "free" else ("" if cost is None else cost), "cost_basis": basis,
+                     "cached": o.cached, "endpoint": endpoint, "model_version": r.get("model_version", ""),
+                     **per_item.get(it.id, {})})
+        for judge, j in (judged or {}).items():
+            rows[-1][f"judge:{judge}:rationale"] = j.rationale.get(it.id, "")
+            rows[-1][f"judge:{judge}:failure"] = j.failure.get(it.id, "")
+    return rows
+
+
+def answered_by(model: str) -> str:
+    """What the run record names as having answered: the endpoint URL, `sha256:<hex>` of a
+    local model file, or '' (the provider's default endpoint; a baseline)."""
+    from harness.model._providers import identity
+
+    ident = identity(model)
+    return f"sha256:{ident}" if ident and model.startswith("local/") else ident
+
+
+def new_run_id() -> str:
+    from datetime import datetime, timezone
+
+    # millisecond timestamps sort run folders in the order they ran
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")[:-3] + "Z-" + uuid.uuid4().hex[:6]
+
+
+def run_eval(tasks: list[Task], opts: RunOptions, results: Path) -> tuple[str, "pd.DataFrame", list[dict]]:  # noqa: F821
+    import pandas as pd
+
+    from harness.results._leaderboard import merge, now, rows_for
+    from harness.model._providers import preflight
+
+    check_writable(results)
+    for m in [*opts.models, *opts.judges]:
+        preflight(m, asked=m in opts.judges)  # names now; a model's provider and key once it will be asked
+    requests = build_requests(tasks, opts.models, opts.limit)
+    store = Store(store_path(results))
+    run_id, created = new_run_id(), now()
+    try:
+        stored = set() if opts.refresh else store.present([r.key for r in requests])
+        for m in dict.fromkeys(r.model for r in requests if r.key not in stored):  # as harness check does
+            preflight(m)
+        if opts.retry_errors:
+            _report_retry(results, store, requests)
+        outcomes = execute(requests, store, opts.limits, refresh=opts.refresh)
+        by_key = {(o.request.model, o.request.tag): o for o in outcomes}
+        answers = {(o.request.model, *o.request.tag): o.response["text"] for o in outcomes if o.response}
+        judged, judge_rows = {}, []
+        if opts.judges:
+            from harness.judge._judging import judge_outputs
+
+            judged = judge_outputs(tasks, answers, opts.judges,
+                                   lambda reqs: execute(reqs, store, opts.limits, refresh=opts.refresh))
+            judge_rows = _judge_comparisons(tasks, answers, opts, store, created)
+    finally:
+        store.close()
+    all_items, board_rows, scored_all = [], [], {}
+    for task in tasks:
+        picked = {r.tag[1] for r in requests if r.tag[0] == task.id}
+        items = [it for it in task.items if it.id in picked]
+        chrf_by_model: dict[str, dict] = {}
+        for model in opts.models:
+            pairs = [(it, by_key[(model, (task.id, it.id))]) for it in items]
+            if not pairs:
+                continue
+            mine = {j: judged[(j, task.id, model)] for j in opts.judges if (j, task.id, model) in judged}
+            from harness.judge._judging import scorer_for
+
+            extra = {f"judge:{j}": scorer_for(j, task, jd) for j, jd in mine.items()}
+            scored = score(task, model, pairs, extra, stats_cache=results / "cache" / "item-stats")
+            scored_all[(model, task.id)] = scored  # its statistics are reused by the pairwise tests
+            rows = item_rows(run_id, task, model, pairs, scored, mine)
+            all_items.extend(rows)
+            chrf_by_model[model] = {r["item_id"]: r.get("score_chrf", math.nan) for r in rows}
+            board_rows.extend(rows_for(scored, run_id, created, with_ci=opts.with_ci))
+        for j in opts.judges:
+            from harness.judge._judging import reliability_rows
+
+            by_model = {m: judged[(j, task.id, m)] for m in opts.models if (j, task.id, m) in judged}
+            from harness.judge._judging import PairwiseTally
+
+            tallies = [r["tally"] for r in judge_rows if r["judge"] == j and r["row"]["task"] == task.id]
+            pooled_tally = sum(tallies, PairwiseTally()) if tallies else None  # every model pair of the task
+            board_rows.extend(reliability_rows(j, task, by_model, chrf_by_model, run_id, created, pooled_tally))
+    run_dir = results / "runs" / run_id
+    metric_cols = sorted({k for r in all_items for k in r if k.startswith(("score_", "judge:"))})
+    atomic_write_csv(pd.DataFrame(all_items), run_dir / "items.csv", ITEM_COLUMNS + metric_cols)
+    atomic_write_text(run_dir / "run.json", json.dumps(
+        {"run_id": run_id, "created_at": created, "models": opts.models, "judges": opts.judges,
+         "tasks": [t.id for t in tasks], "limit": opts.limit, "prompt_hashes": {t.id: t.prompt_hash for t in tasks},
+         "completion_prompt_hashes": {t.id: t.prompt_hash_for("completion") for t in tasks},
+         "task_files": {t.id: str(t.path.resolve()) for t in tasks},
+         "n_requests": len(requests), "n_cached": sum(o.cached for o in outcomes),
+         "n_errors": sum(o.response is None for o in outcomes), "per_model": per_model(outcomes),
+         "endpoints": {m: answered_by(m) for m in opts.models},
+         "model_versions": {m: sorted({o.response.get("model_version") or "" for o in outcomes
+                                       if o.request.model == m and o.response} - {""}) for m in opts.models}},
+        indent=2))
+    board = merge(results / "leaderboard.csv", board_rows)
+    if judge_rows:
+        from harness.results._pairwise import merge_judge_pairwise
+
+        merge_judge_pairwise(results, [r["row"] for r in judge_rows])
+    from harness.results._pairwise import refresh
+
+    refresh(results, tasks, scored_all)
+    return run_id, board, board_rows
+
+
+def per_model(outcomes: list[Outcome]) -> dict[str, dict]:
+    """Per model: requests, failures and the first failure's message (for the exit code)."""
+    out: dict[str, dict] = {}
+    for o in outcomes:
+        c = out.setdefault(o.request.model, {"n_requests": 0, "n_errors": 0, "first_error": ""})
+        c["n_requests"] += 1
+        if o.response is None:
+            c["n_errors"] += 1
+            c["first_error"] = c["first_error"] or (o.error or "")
+    return out
+
+
+def _judge_comparisons(tasks, answers: dict, opts: RunOptions, store: Store, created: str) -> list[dict]:
+    """Both-order pairwise verdicts of every judge on every pair of models of this run."""
+    from harness.judge._judging import compare, model_pairs
+
+    out = []
+    for judge in opts.judges:
+        for task in tasks:
+            for a, b in model_pairs(opts.models):
+                oa = {i: t for (m, tid, i), t in answers.items() if m == a and tid == task.id}
+                ob = {i: t for (m, tid, i), t in answers.items() if m == b and tid == task.id}
+                row, tally = compare(task, oa, ob, a, b, judge,
+                                     lambda reqs: execute(reqs, store, opts.limits, refresh=opts.refresh), created)
+                out.append({"judge": judge, "row": row, "tally": tally})
+    return out
+
+
+def _report_retry(results: Path, store: Store, requests: list[Request]) -> None:
+    """--retry-errors: answers are cached and errors never are, so a run re-asks exactly the
+    items without an answer; this only checks there is something to retry and says how much."""
+    if not (results / "runs").exists():
+        raise UserError(f"{results / 'runs'}: no earlier run to retry errors from")
+    todo = sum(1 for r in requests if store.get(r.key) is None)
+    print(f"retrying {todo} request(s) without a stored answer; every other answer comes from the cache",
+          file=sys.stderr)
