@@ -146,7 +146,8 @@ def default_cache_status(tmp: Path) -> tuple[Path | None, int, int]:
     """Copy results/cache into tmp (SQLite backup: consistent while another run writes) and
     count how many answers of the default sample it holds."""
     from harness.model._providers import DEFAULT_MODELS
-    from harness.pipeline._eval import DEFAULT_LIMIT, build_requests
+    from harness.pipeline._eval import DEFAULT_LIMIT
+    from harness.run._requests import build_requests
     from harness.run._store import Store
     from harness.task._spec import load_tasks
 

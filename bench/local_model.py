@@ -11,7 +11,7 @@ they take turns, round by round, so drift in the machine's speed hits all alike:
                  (what the harness loads)
   direct-repack  the same with llama.cpp's default, use_extra_bufts = True (weights repacked
                  for this CPU's kernels; crashes on AMX CPUs — do not run it there)
-  harness        harness.pipeline._eval.execute(): runner → litellm → the `local` custom provider →
+  harness        harness.run._execute.execute(): runner → litellm → the `local` custom provider →
                  the supervised llama_cpp.server child (context fitting, HTTP, conversion),
                  throwaway store per round
 
@@ -76,7 +76,7 @@ def direct_worker(repack: bool) -> None:
 
 
 def harness_worker() -> None:
-    from harness.pipeline._eval import execute
+    from harness.run._execute import execute
     from harness.run._runner import Limits, Request
     from harness.run._store import Store, request_key
 

@@ -32,9 +32,9 @@ CHILD = r'''
 import json, shutil, sys, time
 from pathlib import Path
 results, rerun, warm = Path(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3] == "1"
-import harness.results._readers._pairwise as comparisons
-import harness.results._readers._leaderboard as leaderboard
-import harness.pipeline._eval._eval as pipeline
+import harness.results._pairwise as comparisons
+import harness.results._leaderboard as leaderboard
+import harness.pipeline._eval as pipeline
 from harness.task._spec import load_tasks
 tasks = load_tasks(via_datasets=False)
 if warm:  # the earlier runs already refreshed once: statistics cached, pairs in pairwise.csv

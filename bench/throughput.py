@@ -5,9 +5,9 @@ process (bench/fastserver.py, asyncio: it shares no GIL with the client):
 
   bare          litellm.acompletion under an asyncio.Semaphore (what the harness is compared to)
   runner        harness.run._runner.run + harness.model._providers.call, throwaway Store (one process)
-  execute1      harness.pipeline._eval.execute(..., workers=1): the same, as `harness eval` runs it
+  execute1      harness.run._execute.execute(..., workers=1): the same, as `harness eval` runs it
                 (store look-up first, import-time heap frozen)
-  workers       harness.pipeline._eval.execute(..., workers=2): this process + one spawned worker,
+  workers       harness.run._execute.execute(..., workers=2): this process + one spawned worker,
                 warm pool (their start-up is measured separately: --e2e-workers)
   bare_wait_for attribution: the bare loop with each call under asyncio.wait_for, as
                 harness.run._runner does (an extra Task per call)
@@ -180,7 +180,7 @@ def batch_fn(variant: str, store):
         guard = {"bare_wait_for": "wait_for", "bare_timeout": "timeout"}.get(variant, "")
         return lambda msgs, c: asyncio.run(bare_batch(msgs, c, guard))
     if variant in ("execute1", "workers", "workers3"):
-        from harness.pipeline._eval import execute
+        from harness.run._execute import execute
 
         k = {"execute1": 1, "workers": 2, "workers3": 3}[variant]
 
@@ -249,7 +249,7 @@ def e2e(n: int, conc: int, n_workers: int, store_dir: Path) -> list[dict]:
     store = Store(store_dir / f"e2e{n_workers}.sqlite")
     reqs = requests_for(prompts(f"e2e-w{n_workers}", n))
     with Timer() as t:
-        from harness.pipeline._eval import execute
+        from harness.run._execute import execute
 
         outs = execute(reqs, store, Limits(concurrency=conc), workers=n_workers)
     store.close()

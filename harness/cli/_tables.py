@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from harness.core._errors import UserError
+from harness.core import UserError
 
 
 def _fmt(v, lo, hi) -> str:
@@ -54,7 +54,7 @@ def print_board(rows: list[dict], conditions=("all",), metrics=(), wide=None, ev
         if everything is not None:
             import pandas as pd
 
-            from harness.results._leaderboard import version_note
+            from harness.results import version_note
 
             note = version_note(pd.DataFrame(sel), everything[everything.task == task])
             if note:
@@ -84,7 +84,7 @@ def print_board_file(path: Path, tasks=(), conditions=("all",), metrics=()) -> N
 
     if not path.exists():
         raise UserError(f"{path}: no leaderboard yet; run `make eval` first")
-    from harness.results._leaderboard import current, read
+    from harness.results import current, read
 
     everything = read(path)
     df = current(everything)
@@ -109,7 +109,7 @@ def print_history(path: Path, model: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from harness.results._leaderboard import read, versions
+    from harness.results import read, versions
 
     if not path.exists():
         raise UserError(f"{path}: no leaderboard yet; run `make eval` first")

@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.core._errors import UserError
+from harness.core import UserError
 
 BASELINE_COLUMNS = ["schema_version", "model", "task", "item_id", "condition", "block", "prompt_hash", "output",
                     "scores"]

@@ -19,11 +19,11 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import harness.inference._stats as st
-from harness.core._errors import UserError
+from harness import inference as st
+from harness.core import UserError
 from harness.gate._baseline import BASELINE_COLUMNS, SCHEMA_VERSION, Baseline, check_models, match_tasks, ordered
 from harness.gate._config import UNGATED, Thresholds
-from harness.inference._power import diff_se, min_detectable_drop, score_se
+from harness.inference import diff_se, min_detectable_drop, score_se
 
 WORST_PER_METRIC = 3
 
@@ -111,10 +111,10 @@ class CheckResult:
 def ask(requests, results: Path):
     """Answer requests from the store, calling only for what is missing. The API-key check
     (which imports litellm) runs only for models that will actually be called."""
-    from harness.model._providers import preflight
-    from harness.pipeline._eval import execute, store_path
-    from harness.run._runner import Limits
-    from harness.run._store import Store
+    from harness.model import preflight
+    from harness.run import execute, store_path
+    from harness.run import Limits
+    from harness.run import Store
 
     store = Store(store_path(results))
     try:
@@ -129,7 +129,7 @@ def ask(requests, results: Path):
 
 def outputs_for(tasks, models: list[str], only: dict[str, set[str]] | None, limit: int | None, results: Path):
     """Every model's outcome on every selected item, by (model, task id, item id)."""
-    from harness.pipeline._eval import build_requests
+    from harness.run import build_requests
 
     reqs = build_requests(tasks, models, limit, only=only)
     outcomes, n_called = ask(reqs, results)
@@ -169,7 +169,7 @@ def _recorded_judge_scores(rows, judge: str, rubric) -> dict[str, dict | None]:
 def judge_scores(tasks, outputs: dict, judge: str, results: Path) -> tuple[dict, list]:
     """Pointwise judge scores of outputs {(model, task id, item id): text}: returns
     (key -> scores or None, outcomes) through the cache like any call."""
-    from harness.judge._prompts import load_rubric, parse_pointwise, pointwise_request
+    from harness.judge import load_rubric, parse_pointwise, pointwise_request
 
     by_id = {t.id: t for t in tasks}
     reqs = []
@@ -196,9 +196,9 @@ def judge_scores(tasks, outputs: dict, judge: str, results: Path) -> tuple[dict,
 
 def check(tasks_by_id: dict, baseline: Baseline, thresholds: Thresholds, results: Path,
           models: list[str] | None = None) -> CheckResult:
-    from harness.results._leaderboard import metric_fn
+    from harness.results import metric_fn
     from harness.score import registry
-    from harness.score._registry import LOWER_IS_BETTER
+    from harness.score import LOWER_IS_BETTER
 
     match_tasks(baseline, tasks_by_id)
     models = list(dict.fromkeys(models)) if models else baseline.models
@@ -276,7 +276,7 @@ def check(tasks_by_id: dict, baseline: Baseline, thresholds: Thresholds, results
     worst = worst_items(tests, per_item)
     drift = scoring_drift(tasks, baseline)
     changed = []
-    from harness.pipeline._eval import prompt_kind
+    from harness.model import prompt_kind
 
     for t in tasks:
         # each model is asked with the template of its prompt kind (chat, or few-shot completion)
@@ -301,7 +301,7 @@ def _decide(tests: list[Comparison], alpha: float) -> None:
 def _judge_sides(tasks, task, model, judge, rows, answered, results):
     """Judge scores before (recorded in the baseline) and after (unchanged outputs keep the
     recorded score; changed ones are judged, cached like any call)."""
-    from harness.judge._prompts import JudgeScores, load_rubric
+    from harness.judge import JudgeScores, load_rubric
 
     rubric = load_rubric(task)
     before = _recorded_judge_scores(rows, judge, rubric)
@@ -369,8 +369,8 @@ def update_baseline(tasks, models: list[str], limit: int | None, out: Path, resu
     """Record the current outputs (all must be answered) as the new baseline at `out`."""
     import pandas as pd
 
-    from harness.core._io import atomic_write_csv
-    from harness.pipeline._eval import prompt_kind
+    from harness.core import atomic_write_csv
+    from harness.model import prompt_kind
 
     got, _, _ = outputs_for(tasks, models, None, limit, results)
     failed = [(k, o) for k, o in got.items() if o.response is None]

@@ -13,7 +13,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from harness.core._errors import UserError
+from harness.core import UserError
 
 JUDGE_KEY = "judge"  # one threshold for every judge:<model>:<dimension> score
 UNGATED = {"length_ratio"}  # best at 1.0: no direction to regress in
@@ -24,7 +24,7 @@ Number = Annotated[float, Field(strict=True)]
 
 def gated_metric_names() -> list[str]:
     """Every metric name the gate can test, plus the judge key."""
-    from harness.score._registry import reported_names
+    from harness.score import reported_names
 
     return sorted(set(reported_names()) - UNGATED) + [JUDGE_KEY]
 
@@ -139,6 +139,6 @@ def load_thresholds(path: Path) -> Thresholds:
 
 
 def default_thresholds_path() -> Path:
-    from harness.core._paths import ROOT
+    from harness.core import ROOT
 
     return ROOT / "gate.yaml"

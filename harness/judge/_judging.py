@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-import harness.inference._stats as st
+from harness import inference as st
 from harness.judge._prompts import (REPEAT_ITEMS, JudgeScores, combine_orders, load_rubric, pairwise_request, parse_pairwise,
                     parse_pointwise, pointwise_request)
-from harness.results._leaderboard import SCHEMA_VERSION
+from harness.core import LEADERBOARD_SCHEMA_VERSION as SCHEMA_VERSION
 
 
 @dataclass

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.core._errors import UserError
-from harness.model._providers import key_identity
-from harness.core._paths import tasks_dir
-from harness.task._rubric import Rubric, load_rubric_file, shipped_fallback, task_rubric  # noqa: F401 - Rubric is part of this module's interface
-from harness.run._runner import Request
-from harness.run._store import request_key
+from harness.core import UserError
+from harness.model import key_identity
+from harness.core import tasks_dir
+from harness.task import Rubric, load_rubric_file, shipped_fallback, task_rubric  # noqa: F401 - Rubric is part of this module's interface
+from harness.run import Request
+from harness.run import request_key
 
 log = logging.getLogger(__name__)
 JUDGE_SETTINGS = {"temperature": 0.0, "max_tokens": 700}

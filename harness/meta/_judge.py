@@ -4,8 +4,8 @@ to BLEU's and chrF's. Calls go through the runner and the response cache."""
 
 from __future__ import annotations
 
-from harness.judge._prompts import load_rubric, parse_pointwise, pointwise_request
-from harness.task._spec import Item
+from harness.judge import load_rubric, parse_pointwise, pointwise_request
+from harness.task import Item
 
 
 def judge_scores(data, reference: str, judge: str, ask) -> dict[str, dict[tuple[str, str], float]]:

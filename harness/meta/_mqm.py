@@ -30,10 +30,10 @@ from typing import Mapping
 
 import numpy as np
 
-import harness.inference._stats as st
-from harness.core._errors import UserError
-from harness.core._paths import TASKS
-from harness.task._spec import Item
+from harness import inference as st
+from harness.core import UserError
+from harness.core import TASKS
+from harness.task import Item
 
 SCHEMA_VERSION = 2  # 2: `segments` and `note` columns
 DATASET = "mqm_ted_zhen"
@@ -140,8 +140,8 @@ def load_mqm(path: Path = DATA) -> MQMSet:
 # --- scores -----------------------------------------------------------------------------
 
 def default_scorers() -> dict[str, object]:
-    from harness.score._checks import LengthRatio, Numbers
-    from harness.score._lexical import Bleu, Chrf, Rouge
+    from harness.score import LengthRatio, Numbers
+    from harness.score import Bleu, Chrf, Rouge
 
     return {"bleu": Bleu("en"), "chrf": Chrf("en"), "rouge": Rouge("en"),
             "length_ratio": LengthRatio("en"), "numbers": Numbers()}
@@ -187,7 +187,7 @@ def score_systems(data: MQMSet, reference: str, systems: list[str], weights: np.
                   scorers: Mapping[str, object]) -> list[MetricScores]:
     """Every metric name of every scorer, for `systems` against `reference`, exactly as the
     leaderboard computes it (per-item stats, corpus score from their sum)."""
-    from harness.results._leaderboard import metric_fn
+    from harness.results import metric_fn
 
     items = data.items(reference)
     out = []
@@ -380,7 +380,7 @@ def _signature(metric: MetricScores, ref: str, c: Correlation, resamples: int, s
 def output_path(segments: int | None = None) -> Path:
     """results/meta/mqm_ted_zhen.csv for the full set; a sample of the first N segments
     writes mqm_ted_zhen.first-N.csv, so its figures never mix with the full set's."""
-    from harness.core._paths import results_dir
+    from harness.core import results_dir
 
     suffix = f".first-{segments}" if segments else ""
     return results_dir() / "meta" / f"{DATASET}{suffix}.csv"
@@ -391,7 +391,7 @@ def merge_rows(path: Path, rows: list[dict]) -> "pd.DataFrame":  # noqa: F821
     every other row of the file (another reference, a judge not asked this time)."""
     import pandas as pd
 
-    from harness.core._io import atomic_write_csv, locked
+    from harness.core import atomic_write_csv, locked
 
     new = pd.DataFrame(rows, columns=COLUMNS)
     new[["value", "ci_low", "ci_high"]] = new[["value", "ci_low", "ci_high"]].astype(float).round(4)

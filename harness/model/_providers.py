@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import time
 
-from harness.core._errors import UserError
+from harness.core import UserError
 
 from harness.model.local._catalog import MODELS as LOCAL_MODELS
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import json
 import math
-import os
 import sys
 import uuid
 from dataclasses import dataclass, field
@@ -14,31 +11,19 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.core._errors import UserError
-from harness.core._io import atomic_write_csv, atomic_write_text, check_writable
-from harness.run._runner import Limits, Outcome, Request
-from harness.run._store import Store, request_key
-from harness.task._spec import Item, Task
+from harness.core import UserError
+from harness.core import ITEM_COLUMNS, ITEMS_SCHEMA_VERSION, atomic_write_csv, atomic_write_text, check_writable
+from harness.run import Limits, Outcome, Request, Store, build_requests, execute, prompt_kind, store_path
+from harness.task import Item, Task
 
 
 def costs_nothing(model: str) -> bool:
     """Baselines and embedded models run here: their cost is 0, not unknown."""
-    from harness.model._providers import OFFLINE_MODELS, provider_of
+    from harness.model import OFFLINE_MODELS, provider_of
 
     return provider_of(model) in OFFLINE_MODELS
 
 
-def prompt_kind(model: str) -> str:
-    from harness.model._providers import prompt_kind as kind
-
-    return kind(model)
-
-ITEM_COLUMNS = ["schema_version", "run_id", "model", "task", "item_id", "ref_key", "condition", "block", "pair",
-                "origin", "script", "genre", "meta", "prompt_hash", "source", "reference", "references", "output",
-                "error", "attempts", "finish_reason", "input_truncated", "latency_s", "prompt_tokens",
-                "completion_tokens", "cost_usd", "cost_basis", "cached", "endpoint", "model_version"]
-# 3: source, reference(s), ref_key, every tag, meta, cost_basis (0 cost for free systems); 2: endpoint, model_version
-ITEMS_SCHEMA_VERSION = 3
 DEFAULT_LIMIT = 2  # items per task for the default offline run (make eval without MODEL)
 
 
@@ -53,126 +38,11 @@ class RunOptions:
     refresh: bool = False  # ask again even when an answer is cached (the new answer replaces it)
 
 
-def _order_key(item_id: str) -> str:
-    return hashlib.sha1(item_id.encode("utf-8")).hexdigest()
-
-
-def sample(items: list[Item], limit: int | None) -> list[Item]:
-    """A fixed sample: conditions in turn, items within a condition by the hash of their id."""
-    if not limit or limit >= len(items):
-        return items
-    by_cond: dict[str, list[Item]] = {}
-    for it in sorted(items, key=lambda i: _order_key(i.id)):
-        by_cond.setdefault(it.condition, []).append(it)
-    picked: list[Item] = []
-    pools = [by_cond[c] for c in sorted(by_cond)]
-    while len(picked) < limit:
-        for pool in pools:
-            if pool and len(picked) < limit:
-                picked.append(pool.pop(0))
-    chosen = {i.id for i in picked}
-    return [i for i in items if i.id in chosen]
-
-
-def extra_params(model: str, task: Task, item: Item) -> dict:
-    """What the baseline systems need besides the prompt (never sent to a hosted provider)."""
-    if not model.startswith("baseline/"):
-        return {}
-    return {"harness_source": item.source, "harness_lead_unit": task.spec.lead.unit,
-            "harness_lead_n": task.spec.lead.n}
-
-
-def build_requests(tasks: list[Task], models: list[str], limit: int | None,
-                   only: dict[str, set[str]] | None = None) -> list[Request]:
-    """One request per (task, sampled item, model); `only` restricts items by id per task."""
-    from harness.model._providers import key_identity
-
-    reqs = []
-    idents = {m: key_identity(m) for m in models}
-    for task in tasks:
-        settings = task.spec.generation.model_dump(exclude_none=True)
-        chosen = [i for i in task.items if i.id in only.get(task.id, set())] if only is not None else task.items
-        kinds = {m: prompt_kind(m) for m in models}
-        for item in sample(chosen, limit):
-            rendered = {k: task.render(item, k) for k in set(kinds.values())}
-            for model in models:
-                messages, extra = rendered[kinds[model]], extra_params(model, task, item)
-                stop = task.stop_for(kinds[model])
-                mine = {**settings, "stop": stop} if stop else settings
-                key = request_key(model, messages, {**mine, **extra}, idents[model])
-                reqs.append(Request(model, messages, mine, key, tag=(task.id, item.id), extra=extra,
-                                    identity=idents[model], task=task.id))
-    return reqs
-
-
-def store_path(results: Path) -> Path:
-    return Path(os.environ.get("HARNESS_STORE", results / "cache" / "responses.sqlite"))
-
-
-def _progress(total: int):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    progress = Progress(TextColumn("[bold]asking models"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        transient=True, disable=not sys.stderr.isatty())
-    return progress, progress.add_task("ask", total=total)
-
-
-def execute(requests: list[Request], store: Store, limits: Limits, workers: int | None = None,
-            refresh: bool = False) -> list[Outcome]:
-    """Answer every request, cached ones from the store, in request order. `workers` > 1
-    spreads the uncached hosted/baseline requests over that many processes (see
-    harness/workers.py for when that pays); None means the `--workers` setting (default 1).
-    `refresh` asks every request again and replaces the stored answers."""
-    cached = {} if refresh else store.get_many([r.key for r in requests])
-    if len(cached) == len({r.key for r in requests}):  # everything cached: no litellm import, no event loop
-        if store.readonly and requests:
-            print(f"note: {store.path} is read-only: every answer came from it, none could be added",
-                  file=sys.stderr)
-        return [Outcome(r, cached[r.key], cached=True) for r in requests]
-    if store.readonly:
-        n = len({r.key for r in requests} - set(cached))
-        why = "--refresh needs to store new answers" if refresh else f"{n} request(s) have no stored answer"
-        raise UserError(f"{store.path}: read-only, and {why}; make it writable "
-                        "(chmod u+w on the file and its folder) or set HARNESS_STORE to a writable copy")
-    from harness.run._workers import default_workers, prestart, run_split
-
-    missing = [r for r in requests if r.key not in cached]
-    workers = default_workers() if workers is None else workers
-    if workers > 1:
-        prestart(missing, limits, workers)  # the workers import litellm while this process does
-    import harness.model._providers as models
-    from harness.run._runner import run
-    from harness.run._workers import freeze_heap
-
-    models.register()
-    freeze_heap()
-
-    async def call(req: Request, timeout: float) -> dict:
-        return await models.call(req.model, req.messages, req.settings, req.extra, timeout)
-
-    def lane(model: str) -> Limits:
-        if model.startswith("local/"):  # one llama.cpp context: more concurrency only queues
-            return Limits(**{**limits.__dict__, "concurrency": 1, "timeout": max(limits.timeout, 600)})
-        return limits
-
-    progress, bar = _progress(len(missing))
-    with progress:
-        if workers <= 1:
-            return asyncio.run(run(requests, call, store, limits, lane_limits=lane,
-                                   on_done=lambda o: progress.advance(bar), refresh=refresh))
-        shown = not getattr(progress, "disable", False)  # workers report each answer only when shown
-        answered = asyncio.run(run_split(missing, call, store, limits, workers, lane_limits=lane,
-                                         on_done=(lambda: progress.advance(bar)) if shown else None,
-                                         refresh=refresh))
-    by_id = {id(o.request): o for o in answered}
-    return [by_id[id(r)] if id(r) in by_id else Outcome(r, cached[r.key], cached=True) for r in requests]
-
-
 def score(task: Task, model: str, outcomes: list[tuple[Item, Outcome]], extra_scorers: dict | None = None,
           stats_cache: Path | None = None):
     """`stats_cache`: the folder `comparisons.refresh` keeps per-item statistics in; the
     task's metrics are taken from it when it holds them for exactly these outputs."""
-    from harness.results._leaderboard import Scored
+    from harness.results import Scored
     from harness.score import registry
 
     answered = [(it, o) for it, o in outcomes if o.response is not None]
@@ -197,7 +67,7 @@ def _stored_stats(task: Task, outcomes: list[tuple[Item, Outcome]], items: list[
                   cache: Path) -> dict:
     """The cached statistics of `comparisons.stored_stats`, in the order of `items`, or {}.
     The key is what items.csv records (output text; error or not), as refresh reads it."""
-    from harness.results._pairwise import stored_stats
+    from harness.results import stored_stats
 
     ids = [it.id for it, _ in outcomes]
     outputs = [(o.response or {}).get("text", "") for _, o in outcomes]
@@ -224,7 +94,7 @@ def item_rows(run_id: str, task: Task, model: str, outcomes: list[tuple[Item, Ou
         for i, iid in enumerate(scored.item_ids):
             values = scorer.score(stats[i:i + 1])
             per_item.setdefault(iid, {}).update({f"score_{k}": round(v, 4) for k, v in values.items()})
-    from harness.results._leaderboard import cost_basis
+    from harness.results import cost_basis
 
     rows, endpoint, free = [], answered_by(model), costs_nothing(model)
     for it, o in outcomes:
@@ -256,7 +126,7 @@ def item_rows(run_id: str, task: Task, model: str, outcomes: list[tuple[Item, Ou
 def answered_by(model: str) -> str:
     """What the run record names as having answered: the endpoint URL, `sha256:<hex>` of a
     local model file, or '' (the provider's default endpoint; a baseline)."""
-    from harness.model._providers import identity
+    from harness.model import identity
 
     ident = identity(model)
     return f"sha256:{ident}" if ident and model.startswith("local/") else ident
@@ -272,8 +142,8 @@ def new_run_id() -> str:
 def run_eval(tasks: list[Task], opts: RunOptions, results: Path) -> tuple[str, "pd.DataFrame", list[dict]]:  # noqa: F821
     import pandas as pd
 
-    from harness.results._leaderboard import merge, now, rows_for
-    from harness.model._providers import preflight
+    from harness.results import merge, now, rows_for
+    from harness.model import preflight
 
     check_writable(results)
     for m in [*opts.models, *opts.judges]:
@@ -292,7 +162,7 @@ def run_eval(tasks: list[Task], opts: RunOptions, results: Path) -> tuple[str, "
         answers = {(o.request.model, *o.request.tag): o.response["text"] for o in outcomes if o.response}
         judged, judge_rows = {}, []
         if opts.judges:
-            from harness.judge._judging import judge_outputs
+            from harness.judge import judge_outputs
 
             judged = judge_outputs(tasks, answers, opts.judges,
                                    lambda reqs: execute(reqs, store, opts.limits, refresh=opts.refresh))
@@ -309,7 +179,7 @@ def run_eval(tasks: list[Task], opts: RunOptions, results: Path) -> tuple[str, "
             if not pairs:
                 continue
             mine = {j: judged[(j, task.id, model)] for j in opts.judges if (j, task.id, model) in judged}
-            from harness.judge._judging import scorer_for
+            from harness.judge import scorer_for
 
             extra = {f"judge:{j}": scorer_for(j, task, jd) for j, jd in mine.items()}
             scored = score(task, model, pairs, extra, stats_cache=results / "cache" / "item-stats")
@@ -319,10 +189,10 @@ def run_eval(tasks: list[Task], opts: RunOptions, results: Path) -> tuple[str, "
             chrf_by_model[model] = {r["item_id"]: r.get("score_chrf", math.nan) for r in rows}
             board_rows.extend(rows_for(scored, run_id, created, with_ci=opts.with_ci))
         for j in opts.judges:
-            from harness.judge._judging import reliability_rows
+            from harness.judge import reliability_rows
 
             by_model = {m: judged[(j, task.id, m)] for m in opts.models if (j, task.id, m) in judged}
-            from harness.judge._judging import PairwiseTally
+            from harness.judge import PairwiseTally
 
             tallies = [r["tally"] for r in judge_rows if r["judge"] == j and r["row"]["task"] == task.id]
             pooled_tally = sum(tallies, PairwiseTally()) if tallies else None  # every model pair of the task
@@ -343,10 +213,10 @@ def run_eval(tasks: list[Task], opts: RunOptions, results: Path) -> tuple[str, "
         indent=2))
     board = merge(results / "leaderboard.csv", board_rows)
     if judge_rows:
-        from harness.results._pairwise import merge_judge_pairwise
+        from harness.results import merge_judge_pairwise
 
         merge_judge_pairwise(results, [r["row"] for r in judge_rows])
-    from harness.results._pairwise import refresh
+    from harness.results import refresh
 
     refresh(results, tasks, scored_all)
     return run_id, board, board_rows
@@ -366,7 +236,7 @@ def per_model(outcomes: list[Outcome]) -> dict[str, dict]:
 
 def _judge_comparisons(tasks, answers: dict, opts: RunOptions, store: Store, created: str) -> list[dict]:
     """Both-order pairwise verdicts of every judge on every pair of models of this run."""
-    from harness.judge._judging import compare, model_pairs
+    from harness.judge import compare, model_pairs
 
     out = []
     for judge in opts.judges:

@@ -1,0 +1,22 @@
+"""The static HTML report."""
+
+from importlib import import_module
+
+# public name -> (private module, its name there); loaded on first use so that a
+# door never pulls in a heavy dependency its caller does not need
+_WHERE = {
+    'build': ('_build', 'build'),
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, attr = _WHERE[name]
+    found = import_module(f"{__name__}.{module}")
+    return found if attr is None else getattr(found, attr)
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.core._io import atomic_write_text
+from harness.core import atomic_write_text
 from harness.report._charts import PALETTE, bar_chart, dot_chart, num, whisker
 
 ITEMS_PER_TASK = 20
@@ -58,10 +58,10 @@ def load_data(results: Path) -> ReportData:
     (e.g. each model's latest prompt version) belongs here, before anything is drawn."""
     import pandas as pd
 
-    from harness.results._pairwise import latest_outputs
-    from harness.core._errors import UserError
-    from harness.results._leaderboard import current
-    from harness.task._spec import load_task, load_valid_tasks
+    from harness.results import latest_outputs
+    from harness.core import UserError
+    from harness.results import current
+    from harness.task import load_task, load_valid_tasks
 
     def read(path: Path, **kw) -> pd.DataFrame:
         return pd.read_csv(path, keep_default_na=False, na_values=[""], **kw) if path.exists() else pd.DataFrame()
@@ -133,7 +133,7 @@ def _sample_groups(samples: dict) -> list[dict]:
 
 
 def _leaderboard(task_id: str, rows, models: list[str], data: ReportData, samples: dict, primary: str) -> dict:
-    from harness.results._leaderboard import ACCOUNTING_SIGNATURE
+    from harness.results import ACCOUNTING_SIGNATURE
 
     accounting = {r["metric"] for r in rows if r.get("signature") == ACCOUNTING_SIGNATURE}
     metrics = sorted(dict.fromkeys(r["metric"] for r in rows),
@@ -303,7 +303,7 @@ def _examples(task, task_id: str, models: list[str], data: ReportData) -> list[d
 def _version_note(task_id: str, models: list[str], grp, data: ReportData) -> str:
     """Which prompt version and item sample of each model the section shows (the latest),
     and how many older ones the leaderboard keeps."""
-    from harness.results._leaderboard import version_note
+    from harness.results import version_note
 
     everything = data.every_version if data.every_version is not None else grp
     shown = grp[grp.model.isin(models)]

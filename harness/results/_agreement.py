@@ -20,7 +20,7 @@ import sys
 from dataclasses import asdict, dataclass
 from types import SimpleNamespace
 
-from harness.score._lexical import Bleu, Chrf
+from harness.score import Bleu, Chrf
 
 TASKS = ("translate_zh_en", "summarize_zh_en", "summarize_zh_zh")
 
@@ -77,7 +77,7 @@ def pseudo_rows(tasks, run_id: str, created_at: str, with_ci: bool = True) -> li
     signature says what it is."""
     from harness.results._leaderboard import ACCOUNTING_SIGNATURE, Scored, rows_for
     from harness.score import registry
-    from harness.task._spec import Item
+    from harness.task import Item
 
     out = []
     for task in tasks:
@@ -117,12 +117,12 @@ def markdown(rows: list[Agreement]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from harness.task._spec import load_tasks
+    from harness.task import load_tasks
 
     argv = sys.argv[1:] if argv is None else argv
     tasks = load_tasks(list(TASKS))
     if "--leaderboard" in argv:
-        from harness.core._paths import results_dir
+        from harness.core import results_dir
 
         n = add_to_leaderboard(tasks, results_dir())
         print(f"{n} rows of {PSEUDO_MODEL} (reference 2 vs reference 1) merged into {results_dir() / 'leaderboard.csv'}")

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-import harness.inference._stats as st
-from harness.core._io import atomic_write_csv, locked
+from harness import inference as st
+from harness.core import LEADERBOARD_SCHEMA_VERSION, atomic_write_csv, locked
 
-SCHEMA_VERSION = 3  # 3: keyed by prompt_hash and item_set too; `sample`, `cost_basis`, `note`; judge n = judged
+SCHEMA_VERSION = LEADERBOARD_SCHEMA_VERSION
 LEADERBOARD_COLUMNS = ["schema_version", "model", "task", "condition", "metric", "value", "ci_low", "ci_high",
                        "n", "n_errors", "item_set", "sample", "signature", "prompt_hash", "cost_basis", "run_id",
                        "created_at", "note"]

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-import harness.inference._stats as st
-from harness.core._io import atomic_write_csv, locked
+from harness import inference as st
+from harness.core import atomic_write_csv, locked
 from harness.results._leaderboard import ACCOUNTING_SIGNATURE, SCHEMA_VERSION, item_set_id, metric_fn, now, pooled_rule
 
 PAIRWISE_COLUMNS = ["schema_version", "task", "condition", "metric", "model_a", "model_b", "value_a", "value_b",
@@ -233,7 +233,7 @@ def rank_table(board: "pd.DataFrame", pairwise: "pd.DataFrame") -> "pd.DataFrame
     score rows, accounting, or a model alone on its sample) get no rank."""
     import pandas as pd
 
-    from harness.score._registry import LOWER_IS_BETTER, TARGET_ONE
+    from harness.score import LOWER_IS_BETTER, TARGET_ONE
 
     tests: dict[tuple, list[tuple[str, float, float, bool]]] = {}  # (task, cond, metric, model) -> peers
     if len(pairwise):

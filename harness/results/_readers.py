@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.core._paths import results_dir
+from harness.core import results_dir
 
 _FLOAT, _INT, _BOOL, _TIME = "float64", "Int64", "boolean", "time"
 
@@ -173,7 +173,7 @@ def items(results=None, *, run: str | None = None, latest: bool = True) -> pd.Da
         frames = [df[[seen[(m, t)] == k for m, t in zip(df.model, df.task)]] for k, df in enumerate(frames)]
     df = pd.concat(frames, ignore_index=True).fillna("")
     dtypes = {**ITEM_DTYPES, **{c: _FLOAT for c in df.columns if c.startswith("score_")}}
-    from harness.pipeline._eval import ITEM_COLUMNS
+    from harness.core import ITEM_COLUMNS
 
     out = _typed(df, dtypes, columns=ITEM_COLUMNS)
     if "references" in out:

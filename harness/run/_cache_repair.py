@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
-from harness.core._errors import UserError
+from harness.core import UserError
 from harness.run._store import SCHEMA, Store
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from harness.core._secrets import redact
+from harness.core import redact
 from harness.run._store import Store
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
-from harness.core._errors import UserError
+from harness.core import UserError
 
 log = logging.getLogger(__name__)
 

@@ -39,9 +39,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-from harness.core._errors import UserError
+from harness.core import UserError
 from harness.run._runner import Limits, Outcome, Request
-from harness.core._secrets import redact
+from harness.core import redact
 
 log = logging.getLogger(__name__)
 _default = 1
@@ -112,7 +112,7 @@ def share_limits(limits: Limits, n: int, k: int) -> Limits:
 def _serve(conn) -> None:
     """Worker main loop: import litellm once, then answer jobs until told to stop."""
     try:
-        import harness.model._providers as models
+        from harness import model as models
         from harness.run._runner import run
         from harness.run._store import Store
 

@@ -1,0 +1,31 @@
+"""Scoring outputs: text normalisation, lexical metrics, number and other checks,
+and the registry that names them."""
+
+from importlib import import_module
+
+# public name -> (private module, its name there); loaded on first use so that a
+# door never pulls in a heavy dependency its caller does not need
+_WHERE = {
+    'Bleu': ('_lexical', 'Bleu'),
+    'Chrf': ('_lexical', 'Chrf'),
+    'LOWER_IS_BETTER': ('_registry', 'LOWER_IS_BETTER'),
+    'LengthRatio': ('_checks', 'LengthRatio'),
+    'Numbers': ('_checks', 'Numbers'),
+    'Rouge': ('_lexical', 'Rouge'),
+    'TARGET_ONE': ('_registry', 'TARGET_ONE'),
+    'registry': ('_registry', None),
+    'reported_names': ('_registry', 'reported_names'),
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, attr = _WHERE[name]
+    found = import_module(f"{__name__}.{module}")
+    return found if attr is None else getattr(found, attr)
+
+
+def __dir__() -> list[str]:
+    return __all__

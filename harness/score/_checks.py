@@ -13,6 +13,7 @@ import numpy as np
 
 from harness.score._text import HAN, normalize, tokenize
 
+from harness.task import script_of
 from harness.score._numbers import numbers, numbers_en, numbers_zh, reader_name  # noqa: F401 - numbers_* re-exported
 
 
@@ -85,18 +86,6 @@ def wrong_for_traditional(text: str) -> int:
         return sum(all(_converter(cfg).convert(text[i]) != text[i] for cfg in TRADITIONAL_STANDARDS)
                    for i in han)
     return sum(all(c[i] != text[i] for c in converted) for i in han)
-
-
-def script_of(target: str | None) -> str | None:
-    """`target_script` or a region code → simplified | traditional (None: no Chinese script)."""
-    if target is None:
-        return None
-    key = target.lower()
-    if key in ("traditional", "zh-hant", "zh-tw", "zh-hk", "zh-mo"):
-        return "traditional"
-    if key in ("simplified", "zh-hans", "zh-cn", "zh-sg", "zh"):
-        return "simplified"
-    raise ValueError(f"unknown script {target!r}")
 
 
 class Script(_Ratio):

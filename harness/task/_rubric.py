@@ -7,8 +7,8 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.core._errors import UserError
-from harness.core._paths import TASKS, tasks_dir
+from harness.core import UserError
+from harness.core import TASKS, tasks_dir
 
 DEFAULT_RUBRIC = {"translate": "translation.yaml", "summarize": "summary.yaml"}
 ANCHORS = [1, 2, 3, 4, 5]

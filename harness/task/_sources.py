@@ -13,7 +13,7 @@ import csv
 import json
 from pathlib import Path
 
-from harness.core._errors import UserError
+from harness.core import UserError
 
 SUPPORTED = ("a .jsonl file, a .csv or .tsv file (columns id, source, optional ref_key, meta.<name>), "
              "a .parquet file, a datasets save_to_disk folder, a folder of .jsonl/.csv/.parquet files, "

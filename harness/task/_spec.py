@@ -12,8 +12,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from harness.core._errors import UserError
-from harness.core._paths import tasks_dir
+from harness.core import UserError
+from harness.core import tasks_dir
 
 KNOWN_METRICS = ("rouge", "bleu", "chrf", "length_ratio", "numbers", "script", "key_facts")
 # the languages the scorers know how to read (tokenizer, numbers, script); region codes
@@ -80,7 +80,7 @@ class TaskSpec(BaseModel):
     @field_validator("target_script")
     @classmethod
     def _known_script(cls, value: str | None) -> str | None:
-        from harness.score._checks import script_of
+        from harness.task._languages import script_of
 
         if value is None:
             return None
@@ -92,7 +92,7 @@ class TaskSpec(BaseModel):
 
     @model_validator(mode="after")
     def _script_fits_target(self) -> "TaskSpec":
-        from harness.score._checks import script_of
+        from harness.task._languages import script_of
 
         implied = script_of(self.target_lang) if self.target_lang in ("zh-Hans", "zh-Hant", "zh-CN", "zh-TW",
                                                                        "zh-HK") else None
@@ -106,7 +106,7 @@ class TaskSpec(BaseModel):
     @property
     def script(self) -> str | None:
         """The script the output must be written in (None: not a Chinese target)."""
-        from harness.score._checks import script_of
+        from harness.task._languages import script_of
 
         if not self.target_lang.startswith("zh"):
             return None
@@ -343,7 +343,7 @@ def _item_rows(spec: TaskSpec, base: Path, via_datasets: bool, task_path: Path |
                ) -> list[tuple[str, dict]]:
     """(where, row) for every item: `where` names the file and line (or the row). A problem
     of the source as a whole names the task file and the line of its `items:` key."""
-    import harness.task._spec._sources as src
+    import harness.task._sources as src
 
     try:
         return _source_rows(spec, base, via_datasets, task_path)
@@ -353,7 +353,7 @@ def _item_rows(spec: TaskSpec, base: Path, via_datasets: bool, task_path: Path |
 
 
 def _source_rows(spec: TaskSpec, base: Path, via_datasets: bool, task_path: Path | None) -> list[tuple[str, dict]]:
-    import harness.task._spec._sources as src
+    import harness.task._sources as src
 
     if spec.items.startswith("hf:"):
         name, _, inline = spec.items[3:].partition(":")
@@ -380,7 +380,7 @@ def _source_rows(spec: TaskSpec, base: Path, via_datasets: bool, task_path: Path
 
 
 def _folder_rows(folder: Path, split: str | None) -> list[tuple[str, dict]]:
-    import harness.task._spec._sources as src
+    import harness.task._sources as src
 
     if src.is_saved_dataset(folder):
         return src.saved_dataset_rows(folder, split)
@@ -391,7 +391,7 @@ def _through_datasets(path: Path, checked: list[tuple[int, dict]]) -> list[dict]
     """Rows as `datasets` loads them. Importing datasets costs ~1.5 s, so a file whose exact
     bytes were already loaded once and gave the same rows as the line reader is not loaded
     again: a stamp named by the file's sha256 records that equality."""
-    from harness.core._paths import ROOT
+    from harness.core import ROOT
 
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     stamp = ROOT / ".cache" / "harness" / "datasets-verified" / digest

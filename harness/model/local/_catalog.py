@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from harness.core._errors import UserError
+from harness.core import UserError
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ def _locate(m: LocalModel) -> Path:
 
 def _assembled_gemma(m: LocalModel) -> Path:
     """The Gemma file ships as four chunk packages; join them once into the project cache."""
-    from harness.core._paths import ROOT
+    from harness.core import ROOT
 
     _package_dir(m.module, m.package)
     target = ROOT / ".cache" / "harness" / "models" / m.file

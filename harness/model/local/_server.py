@@ -160,8 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fd", type=int, default=None, help="serve on this already-listening socket (supervised)")
     ap.add_argument("--watch-stdin", action="store_true", help="exit when standard input closes")
     args = ap.parse_args(argv)
-    from harness.core._errors import UserError
-    from harness.core._paths import offline_environment
+    from harness.core import UserError
+    from harness.core import offline_environment
 
     offline_environment()
     if args.watch_stdin:

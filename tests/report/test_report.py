@@ -32,7 +32,7 @@ def populate(results, tmp_path, monkeypatch):
     import json
 
     from fakeserver import FakeServer
-    import harness.meta._mqm._mqm as meta
+    import harness.meta._mqm as meta
 
     items, refs = _items()
     task = make_task(tmp_path / "t", items, refs, prompt="{{ source }}")

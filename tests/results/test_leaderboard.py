@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from scipy import stats as sp
 
-import harness.results._readers._pairwise as comparisons
+import harness.results._pairwise as comparisons
 
-import harness.results._readers._leaderboard as lb
+import harness.results._leaderboard as lb
 import harness.inference._stats as st
 from harness.pipeline._eval import score
 from harness.score._lexical import Chrf

@@ -82,7 +82,7 @@ def _board(results):
 
 
 def test_a_changed_prompt_or_a_sample_adds_a_version_and_keeps_the_old_rows(openai_env, results, tmp_path):
-    import harness.results._readers._leaderboard as lb
+    import harness.results._leaderboard as lb
 
     items, refs = _items()
     task = make_task(tmp_path / "t", items, refs, prompt="Translate: {{ source }}")
@@ -172,7 +172,7 @@ def test_items_carry_source_references_tags_and_a_score_per_metric(full_run):
     import sacrebleu
     import unicodedata
 
-    import harness.results._readers._readers as hr
+    from harness import results as hr
 
     results, _ = full_run
     items = hr.items(results)
@@ -211,7 +211,7 @@ def test_items_carry_source_references_tags_and_a_score_per_metric(full_run):
 
 def test_item_dtypes_do_not_depend_on_the_rows(openai_env, results):
     """Only long documents (blocks 000…004) in a run: read_csv guesses int, the loader keeps str."""
-    import harness.results._readers._readers as hr
+    from harness import results as hr
 
     assert invoke("eval", "--model", "baseline/copy", "--task", "longdoc_zh_en", "--full", "--no-ci").exit_code == 0
     path = next((results / "runs").glob("*/items.csv"))
@@ -234,7 +234,7 @@ def _bounds(text: str) -> tuple[int, int]:
 
 
 def test_wide_file_has_ci_n_and_integer_rank_bounds_matching_the_leaderboard(full_run):
-    import harness.results._readers._readers as hr
+    from harness import results as hr
 
     results, _ = full_run
     wide = hr.wide(results).set_index(["task", "condition", "model"])
@@ -262,7 +262,7 @@ def test_wide_file_has_ci_n_and_integer_rank_bounds_matching_the_leaderboard(ful
 # --- cost and tokens that add up -----------------------------------------------------------------
 
 def test_cost_is_zero_for_free_systems_and_empty_only_when_unknown(openai_env, results, tmp_path):
-    import harness.results._readers._readers as hr
+    from harness import results as hr
 
     items, refs = _items(6)
     task = make_task(tmp_path / "t", items, refs)
@@ -320,7 +320,7 @@ def test_printed_paths_follow_harness_results(full_run):
 
 
 def test_history_of_a_full_run_gives_the_pooled_n_and_scores(full_run):
-    import harness.results._readers._readers as hr
+    from harness import results as hr
 
     results, _ = full_run
     hist = hr.history("baseline/lead", results).set_index("task")
@@ -333,7 +333,7 @@ def test_history_of_a_full_run_gives_the_pooled_n_and_scores(full_run):
 
 
 def test_loaders_name_the_missing_file(tmp_path, monkeypatch):
-    import harness.results._readers._readers as hr
+    from harness import results as hr
 
     monkeypatch.setenv("HARNESS_RESULTS", str(tmp_path / "nothing"))
     for load in (hr.leaderboard, hr.wide, hr.pairwise, hr.judge_pairwise, hr.items):
@@ -342,7 +342,7 @@ def test_loaders_name_the_missing_file(tmp_path, monkeypatch):
 
 
 def test_items_of_one_run_and_of_every_run(openai_env, results, tmp_path):
-    import harness.results._readers._readers as hr
+    from harness import results as hr
 
     items, refs = _items(4)
     task = make_task(tmp_path / "t", items, refs)

@@ -13,7 +13,7 @@ import scipy.stats
 from click.testing import CliRunner
 from sacrebleu.metrics import BLEU, CHRF
 
-import harness.meta._mqm._mqm as meta
+import harness.meta._mqm as meta
 from harness.cli import main
 
 FOLDER = meta.DATA.parent

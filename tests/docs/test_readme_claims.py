@@ -71,7 +71,7 @@ def test_every_test_the_readme_names_exists():
     files = set(re.findall(r"\b(test_\w+\.py)\b", text))
     names = set(re.findall(r"::(test_\w+)", text)) | set(re.findall(r"`(test_\w+)`", text))
     assert "test_hostile.py" in files and len(names) > 10
-    sources = {p.name: p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("test_*.py")}
+    sources = {p.name: p.read_text(encoding="utf-8") for p in (ROOT / "tests").rglob("test_*.py")}
     assert not sorted(files - set(sources)), "README names test files that do not exist"
     defined = set(re.findall(r"^def (test_\w+)", "\n".join(sources.values()), re.M))
     missing = sorted(n for n in names if n not in defined)

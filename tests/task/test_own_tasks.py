@@ -6,7 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from harness.score._checks import Numbers, Script, script_of
+from harness.score._checks import Numbers, Script
+from harness.task import script_of
 from harness.score._numbers import numbers_en, numbers_zh, parse_cn_numeral
 
 
@@ -199,7 +200,7 @@ def test_wrong_script_share_ranks_lower_first():
     assert "wrong_script_share" in LOWER_IS_BETTER
     import pandas as pd
 
-    import harness.results._readers._pairwise as comparisons
+    import harness.results._pairwise as comparisons
 
     board = pd.DataFrame([{"task": "t", "condition": "all", "model": m, "metric": "wrong_script_share", "value": v,
                            "n": 10, "n_errors": 0, "item_set": "10:abc", "signature": "x"}
@@ -710,7 +711,7 @@ def test_eval_and_report_are_not_blocked_by_another_tasks_broken_file(tmp_path, 
 def test_macro_leaves_an_undefined_condition_out_of_value_and_ci_alike(tmp_path):
     import math
 
-    import harness.results._readers._leaderboard as lb
+    import harness.results._leaderboard as lb
     from harness.pipeline._eval import score
 
     # condition "nums": 6 items with numbers in 3 blocks; condition "words": no numbers at all

@@ -11,7 +11,7 @@ import scipy.stats
 from click.testing import CliRunner
 from sacrebleu.metrics import CHRF
 
-import harness.meta._mqm._mqm as meta
+import harness.meta._mqm as meta
 from harness.cli import main
 
 HUMAN = {"ref": "ref.A", "refB": "ref.B"}

@@ -132,7 +132,7 @@ def test_cli_unwritable_results(good, tmp_path):
 def test_items_load_through_datasets(good):
     import hashlib
 
-    import harness.task._spec._spec as task_mod
+    import harness.task._spec as task_mod
     from harness.core._paths import ROOT
 
     items = good.parent / "items.jsonl"

@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 import pytest
 import sacrebleu
 
-import harness.results._readers._agreement as agreement
+import harness.results._agreement as agreement
 from harness.core._paths import REFERENCES, TASKS
 from harness.task._spec import load_tasks
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-import harness.task._spec._corpus as corpus
+import harness.task._corpus as corpus
 from harness.core._paths import REFERENCES, TASKS
 from harness.task._spec import load_tasks
 

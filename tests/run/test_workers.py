@@ -145,7 +145,7 @@ def test_a_worker_killed_mid_run_loses_nothing_and_a_rerun_asks_only_the_rest(tm
     import signal
     import threading
 
-    from harness.pipeline._eval import execute
+    from harness.run._execute import execute
 
     state = {"n": 0, "pid": None}
     lock = threading.Lock()

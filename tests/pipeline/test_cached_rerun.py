@@ -77,7 +77,7 @@ def test_rerun_takes_stored_statistics_and_matches_scoring(setup):
 
     # a re-run whose scorers cannot run: it must take the stored statistics (and say nothing new)
     code = ("import sys\n"
-            "from harness.score import lexical, checks\n"
+            "import harness.score._lexical as lexical, harness.score._checks as checks\n"
             "def boom(self, hyps, items): raise AssertionError('scored again: ' + type(self).__name__)\n"
             "for cls in (lexical.Bleu, lexical.Chrf, lexical.Rouge, checks.LengthRatio): cls.stats = boom\n"
             "from harness.cli import main\n"

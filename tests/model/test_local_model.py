@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from conftest import ROOT, run_cli
 import harness.model._providers as models
 from harness.cli import main
-from harness.model._providers import local_catalog
+import harness.model.local._catalog as local_catalog
 from harness.model._baselines import lead
 from harness.model.local._llama import process_for, stop_all
 from harness.model.local._process import LocalProcess, LocalProcessDied

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from fakeserver import FakeServer
-import harness.meta._mqm._mqm as meta
+import harness.meta._mqm as meta
 from harness.cli import main
 
 FULL = {("ref.B", "chrf"): 0.340, ("ref.B", "bleu"): 0.332, ("ref.A", "chrf"): -0.305, ("ref.A", "bleu"): -0.367}
