@@ -1,11 +1,15 @@
-"""Scoring outputs: text normalisation, lexical metrics, number and other checks,
-and the registry that names them."""
+"""Scoring outputs (below tasks: it knows texts and languages, not task files): text
+normalisation, lexical metrics, number and other checks, and the registry that names them."""
 
 from importlib import import_module
 
 # public name -> (private module, its name there); loaded on first use so that a
 # door never pulls in a heavy dependency its caller does not need
 _WHERE = {
+    'script_of': ('_languages', 'script_of'),
+    'JUDGE_PREFIX': ('_names', 'JUDGE_PREFIX'),
+    'judge_metric': ('_names', 'judge_metric'),
+    'judge_of': ('_names', 'judge_of'),
     'Bleu': ('_lexical', 'Bleu'),
     'Chrf': ('_lexical', 'Chrf'),
     'LOWER_IS_BETTER': ('_registry', 'LOWER_IS_BETTER'),

@@ -13,7 +13,7 @@ import numpy as np
 
 from harness.score._text import HAN, normalize, tokenize
 
-from harness.task import script_of
+from harness.score._languages import script_of
 from harness.score._numbers import numbers, numbers_en, numbers_zh, reader_name  # noqa: F401 - numbers_* re-exported
 
 

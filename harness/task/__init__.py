@@ -15,7 +15,6 @@ _WHERE = {
     'load_valid_tasks': ('_spec', 'load_valid_tasks'),
     'rubric_problems': ('_rubric', 'rubric_problems'),
     'sample': ('_sampling', 'sample'),
-    'script_of': ('_languages', 'script_of'),
     'shipped_fallback': ('_rubric', 'shipped_fallback'),
     'task_files': ('_spec', 'task_files'),
     'task_problems': ('_spec', 'task_problems'),

@@ -80,7 +80,7 @@ class TaskSpec(BaseModel):
     @field_validator("target_script")
     @classmethod
     def _known_script(cls, value: str | None) -> str | None:
-        from harness.task._languages import script_of
+        from harness.score import script_of
 
         if value is None:
             return None
@@ -92,7 +92,7 @@ class TaskSpec(BaseModel):
 
     @model_validator(mode="after")
     def _script_fits_target(self) -> "TaskSpec":
-        from harness.task._languages import script_of
+        from harness.score import script_of
 
         implied = script_of(self.target_lang) if self.target_lang in ("zh-Hans", "zh-Hant", "zh-CN", "zh-TW",
                                                                        "zh-HK") else None
@@ -106,7 +106,7 @@ class TaskSpec(BaseModel):
     @property
     def script(self) -> str | None:
         """The script the output must be written in (None: not a Chinese target)."""
-        from harness.task._languages import script_of
+        from harness.score import script_of
 
         if not self.target_lang.startswith("zh"):
             return None

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from harness.score._checks import Numbers, Script
-from harness.task import script_of
+from harness.score import script_of
 from harness.score._numbers import numbers_en, numbers_zh, parse_cn_numeral
 
 
