@@ -34,7 +34,8 @@ POSITIVE = FiniteFloat(min=0, min_open=True)
 @click.option("--timeout", type=POSITIVE, default=120.0, show_default=True, help="Seconds per request.")
 @click.option("--max-retries", type=click.IntRange(min=0), default=4, show_default=True)
 @click.option("--max-error-rate", type=FiniteFloat(min=0, max=1), default=0.05, show_default=True,
-              help="Exit 1 (after writing every result) when a model's share of failed items is above this.")
+              help="Exit 1 (after writing every result) when a model's share of failed items, or a judge's share "
+              "of failed or unparseable replies, is above this.")
 @click.option("--no-ci", is_flag=True, help="Skip bootstrap confidence intervals (faster).")
 @click.option("--judge", "judges", multiple=True, callback=model_names,
               help="litellm model that scores outputs with the task's rubric "
@@ -47,7 +48,7 @@ def eval_cmd(models, task_names, limit, full, retry_errors, refresh, concurrency
     """Ask every model every item, score, and update results/leaderboard.csv.
 
     Exit 0: every item answered; 1: a model answered nothing or failed more than
-    --max-error-rate (results are written first); 2: bad input or set-up; 130: interrupted."""
+    --max-error-rate, or a judge's replies did (results are written first); 2: bad input or set-up; 130: interrupted."""
     from harness.model import DEFAULT_MODELS
     from harness.pipeline import DEFAULT_LIMIT, RunOptions, run_eval
     from harness.run import Limits
@@ -80,12 +81,17 @@ def eval_cmd(models, task_names, limit, full, retry_errors, refresh, concurrency
     from harness.cli._tables import print_board_file
 
     print_board_file(results_dir() / "leaderboard.csv", [t.id for t in loaded])
-    counts = json.loads((results_dir() / "runs" / run_id / "run.json").read_text(encoding="utf-8"))["per_model"]
+    recorded = json.loads((results_dir() / "runs" / run_id / "run.json").read_text(encoding="utf-8"))
+    counts, judge_counts = recorded["per_model"], recorded.get("per_judge", {})
     n_err = sum(c["n_errors"] for c in counts.values())
     run_dir = results_dir() / "runs" / run_id  # printed where they are: $HARNESS_RESULTS, else results/
     click.echo(f"run {run_id}: {run_dir / 'items.csv'}, leaderboard {results_dir() / 'leaderboard.csv'}"
                + (f"; {n_err} item(s) failed (see the error column; re-run to retry them)" if n_err else ""))
-    failing = failed_models(counts, max_error_rate)
+    failing = failed_models(counts, max_error_rate) + failed_judges(judge_counts, max_error_rate)
+    for judge, c in judge_counts.items():
+        if c["n_errors"] and not any(f.startswith(f"judge {judge}:") for f in failing):
+            click.echo(f"warning: judge {judge}: {_judge_failures(c)}; those items have no judge score "
+                       "(see the judge:*:failure columns) and are asked again on the next run", err=True)
     if failing:
         click.echo(f"error: {failing[0]}; every result is written ({run_dir}/); "
                    "re-run the same command to retry the failed items", err=True)
@@ -106,3 +112,15 @@ def failed_models(counts: dict[str, dict], max_error_rate: float) -> list[str]:
         elif n and bad / n > max_error_rate:
             out.append(f"{model}: {bad} of {n} item(s) failed ({bad / n:.1%} > --max-error-rate {max_error_rate:g})")
     return out
+
+
+def _judge_failures(c: dict) -> str:
+    return f"{c['cause']} for {c['n_errors']} of {c['n_requests']} request(s) (first: {c['first_error']})"
+
+
+def failed_judges(counts: dict[str, dict], max_error_rate: float) -> list[str]:
+    """A judge fails the run like a model: when its share of replies that failed (a call
+    error or a reply that did not parse) is above --max-error-rate."""
+    return [f"judge {judge}: {_judge_failures(c)}, {c['n_errors'] / c['n_requests']:.1%} > --max-error-rate "
+            f"{max_error_rate:g}" for judge, c in counts.items()
+            if c["n_requests"] and c["n_errors"] / c["n_requests"] > max_error_rate]

@@ -44,7 +44,7 @@ def compare(models, judge, task_names) -> None:
         for t in tasks:
             outs = [{r.item_id: r.output for r in latest[(m, t.id)].itertuples() if not r.error} for m in (a, b)]
             row, tally = judge_pair(t, outs[0], outs[1], a, b, judge,
-                                    lambda reqs: execute(reqs, store, Limits()), created)
+                                    lambda reqs: execute(reqs, store, Limits()), created, store.reject)
             rows.append(row)
             board.append(position_row(judge, t.id, tally, created))
             if tally.failed:

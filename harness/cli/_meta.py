@@ -38,7 +38,7 @@ def meta_eval(reference, judges, segments) -> None:
         def extra_for(data, ref):
             found = {}
             for j in judges:
-                found.update(judge_scores(data, ref, j, lambda reqs: execute(reqs, store, Limits())))
+                found.update(judge_scores(data, ref, j, lambda reqs: execute(reqs, store, Limits()), store.reject))
             return found
     refs = ("ref", "refB") if reference == "both" else (reference,)
     rows, path = run(refs, extra_for, segments)

@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 from harness.core import UserError
+from harness.score import JUDGE_PREFIX
 
 
 def _fmt(v, lo, hi) -> str:
@@ -116,7 +117,7 @@ def print_history(path: Path, model: str) -> None:
     board = read(path)
     found = versions(board, model)
     if found.empty:
-        known = ", ".join(sorted(m for m in set(board.model) if not m.startswith("judge:"))) or "none"
+        known = ", ".join(sorted(m for m in set(board.model) if not m.startswith(JUDGE_PREFIX))) or "none"
         raise UserError(f"{path}: no rows for model {model!r} (models: {known})")
     fixed = ["task", "prompt_hash", "sample", "run_id", "created_at", "n", "latest"]
     scores = [c for c in found.columns if c not in fixed and c != "model"]

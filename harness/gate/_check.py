@@ -24,6 +24,7 @@ from harness.core import UserError
 from harness.gate._baseline import BASELINE_COLUMNS, SCHEMA_VERSION, Baseline, check_models, match_tasks, ordered
 from harness.gate._config import UNGATED, Thresholds
 from harness.inference import diff_se, min_detectable_drop, score_se
+from harness.score import judge_metric, judge_of
 
 WORST_PER_METRIC = 3
 
@@ -153,43 +154,44 @@ def item_scores(task, item, output: str) -> dict[str, float | None]:
 
 def judge_names(baseline: Baseline, task: str) -> list[str]:
     """Judges whose scores the baseline records for this task (keys judge:<judge>:<dimension>)."""
-    found = {k.rsplit(":", 1)[0].split(":", 1)[1] for r in baseline.rows if r.task == task
-             for k in r.scores if k.startswith("judge:")}
+    found = {judge_of(k).rsplit(":", 1)[0] for r in baseline.rows if r.task == task
+             for k in r.scores if judge_of(k)}
     return sorted(found)
 
 
 def _recorded_judge_scores(rows, judge: str, rubric) -> dict[str, dict | None]:
     out = {}
     for r in rows:
-        vals = {d: r.scores.get(f"judge:{judge}:{d}") for d in rubric.names}
+        vals = {d: r.scores.get(judge_metric(judge, d)) for d in rubric.names}
         out[r.item_id] = None if any(v is None for v in vals.values()) else vals
     return out
 
 
-def judge_scores(tasks, outputs: dict, judge: str, results: Path) -> tuple[dict, list]:
-    """Pointwise judge scores of outputs {(model, task id, item id): text}: returns
-    (key -> scores or None, outcomes) through the cache like any call."""
-    from harness.judge import load_rubric, parse_pointwise, pointwise_request
+def judge_scores(tasks, outputs: dict, judge: str, results: Path) -> dict:
+    """Pointwise judge scores of outputs {(model, task id, item id): text}: key -> (scores
+    or None, failure), through the one judge loop and the cache like any call (a reply that
+    does not parse is set aside in the cache, so the next check asks again)."""
+    from harness.judge import Job, judge_pointwise, load_rubric
+    from harness.run import Store, store_path
 
     by_id = {t.id: t for t in tasks}
-    reqs = []
+    jobs = []
     for (model, tid, iid), text in outputs.items():
         task = by_id[tid]
         item = next(it for it in task.items if it.id == iid)
-        reqs.append(pointwise_request(judge, load_rubric(task), item, text, (model, tid, iid)))
-    if not reqs:
-        return {}, []
-    outcomes, _ = ask(reqs, results)
-    out = {}
-    for o in outcomes:
-        model, tid, iid = o.request.tag
-        if o.response is None:
-            out[(model, tid, iid)] = (None, f"judge call failed: {o.error}")
-            continue
-        scores, _, failure = parse_pointwise(load_rubric(by_id[tid]), o.response["text"],
-                                              o.response.get("finish_reason"))
-        out[(model, tid, iid)] = (scores, failure or "")
-    return out, outcomes
+        jobs.append(Job(judge, load_rubric(task), item, text, (model, tid, iid)))
+    if not jobs:
+        return {}
+    unusable: list[tuple[str, str]] = []
+    judged = judge_pointwise(jobs, lambda reqs: ask(reqs, results)[0], lambda key, why: unusable.append((key, why)))
+    if unusable:
+        store = Store(store_path(results))
+        try:
+            for key, why in unusable:
+                store.reject(key, why)
+        finally:
+            store.close()
+    return {tag: (j.scores, j.failure) for tag, j in judged.items()}
 
 
 # --- the check --------------------------------------------------------------------------
@@ -307,7 +309,7 @@ def _judge_sides(tasks, task, model, judge, rows, answered, results):
     before = _recorded_judge_scores(rows, judge, rubric)
     after = dict(before)
     changed = {(model, task.id, r.item_id): text for r, text in answered if text != r.output}
-    judged, _ = judge_scores(tasks, changed, judge, results)
+    judged = judge_scores(tasks, changed, judge, results)
     failed = []
     for (m, tid, iid), (scores, failure) in judged.items():
         after[iid] = scores
@@ -352,7 +354,7 @@ def scoring_drift(tasks, baseline: Baseline) -> list[Drift]:
                 continue
             now = item_scores(task, items[r.item_id], r.output)
             for name, old in r.scores.items():
-                if name.startswith("judge:"):
+                if judge_of(name):
                     continue  # judge scores are not recomputed from the text
                 new = now.get(name)
                 if (old is None) != (new is None) or (old is not None and abs(old - new) > 1e-4):
@@ -381,7 +383,13 @@ def update_baseline(tasks, models: list[str], limit: int | None, out: Path, resu
                         "(answers already received are cached)")
     judged = {}
     for j in judges or []:
-        res, _ = judge_scores(tasks, {k: o.response["text"] for k, o in got.items()}, j, results)
+        res = judge_scores(tasks, {k: o.response["text"] for k, o in got.items()}, j, results)
+        bad = {f"{tid}/{m}/{iid}": why for (m, tid, iid), (s, why) in res.items() if s is None}
+        if bad:  # a baseline without these scores would leave the judge unchecked, silently
+            from harness.judge import failure_note
+
+            raise UserError(f"{failure_note(bad, len(res))}; a baseline needs every judge score: fix the judge "
+                            "(or drop --judge) and run the same command again (its failed replies are asked again)")
         judged[j] = res
     rows, item_order = [], {}
     for task in tasks:
@@ -395,7 +403,7 @@ def update_baseline(tasks, models: list[str], limit: int | None, out: Path, resu
                 for j, res in judged.items():
                     s, _ = res[(m, task.id, it.id)]
                     for dim, v in (s or {}).items():
-                        scores[f"judge:{j}:{dim}"] = v
+                        scores[judge_metric(j, dim)] = v
                 rows.append({"schema_version": SCHEMA_VERSION, "model": m, "task": task.id, "item_id": it.id,
                              "condition": it.condition, "block": it.block,
                              "prompt_hash": task.prompt_hash_for(prompt_kind(m)), "output": o.response["text"], "scores": json.dumps(scores, sort_keys=True)})

@@ -34,6 +34,7 @@ from harness import inference as st
 from harness.core import UserError
 from harness.core import TASKS
 from harness.task import Item
+from harness.score import JUDGE_PREFIX
 
 SCHEMA_VERSION = 2  # 2: `segments` and `note` columns
 DATASET = "mqm_ted_zhen"
@@ -405,7 +406,7 @@ def merge_rows(path: Path, rows: list[dict]) -> "pd.DataFrame":  # noqa: F821
                 keep = ~old[KEY].astype(str).apply(tuple, axis=1).isin(done)
                 new = pd.concat([old[keep], new], ignore_index=True)
         rank = {r: k for k, r in enumerate(HUMAN.values())}
-        new["_order"] = new.reference.map(rank).fillna(len(rank)) * 2 + new.metric.astype(str).str.startswith("judge:")
+        new["_order"] = new.reference.map(rank).fillna(len(rank)) * 2 + new.metric.astype(str).str.startswith(JUDGE_PREFIX)
         new = new.sort_values("_order", kind="stable").drop(columns="_order").reset_index(drop=True)
         atomic_write_csv(new, path, COLUMNS)
     return new

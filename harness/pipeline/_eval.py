@@ -14,6 +14,7 @@ import numpy as np
 from harness.core import UserError
 from harness.core import ITEM_COLUMNS, ITEMS_SCHEMA_VERSION, atomic_write_csv, atomic_write_text, check_writable
 from harness.run import Limits, Outcome, Request, Store, build_requests, execute, prompt_kind, store_path
+from harness.score import JUDGE_PREFIX, judge_metric
 from harness.task import Item, Task
 
 
@@ -118,8 +119,8 @@ def item_rows(run_id: str, task: Task, model: str, outcomes: list[tuple[Item, Ou
                      "cached": o.cached, "endpoint": endpoint, "model_version": r.get("model_version", ""),
                      **per_item.get(it.id, {})})
         for judge, j in (judged or {}).items():
-            rows[-1][f"judge:{judge}:rationale"] = j.rationale.get(it.id, "")
-            rows[-1][f"judge:{judge}:failure"] = j.failure.get(it.id, "")
+            rows[-1][judge_metric(judge, "rationale")] = j.rationale.get(it.id, "")
+            rows[-1][judge_metric(judge, "failure")] = j.failure.get(it.id, "")
     return rows
 
 
@@ -165,8 +166,11 @@ def run_eval(tasks: list[Task], opts: RunOptions, results: Path) -> tuple[str, "
             from harness.judge import judge_outputs
 
             judged = judge_outputs(tasks, answers, opts.judges,
-                                   lambda reqs: execute(reqs, store, opts.limits, refresh=opts.refresh))
+                                   lambda reqs: execute(reqs, store, opts.limits, refresh=opts.refresh), store.reject)
             judge_rows = _judge_comparisons(tasks, answers, opts, store, created)
+            from harness.judge import judge_counts
+
+            per_judge = judge_counts(judged, judge_rows)
     finally:
         store.close()
     all_items, board_rows, scored_all = [], [], {}
@@ -181,13 +185,13 @@ def run_eval(tasks: list[Task], opts: RunOptions, results: Path) -> tuple[str, "
             mine = {j: judged[(j, task.id, model)] for j in opts.judges if (j, task.id, model) in judged}
             from harness.judge import scorer_for
 
-            extra = {f"judge:{j}": scorer_for(j, task, jd) for j, jd in mine.items()}
+            extra = {judge_metric(j): scorer_for(j, task, jd) for j, jd in mine.items()}
             scored = score(task, model, pairs, extra, stats_cache=results / "cache" / "item-stats")
             scored_all[(model, task.id)] = scored  # its statistics are reused by the pairwise tests
             rows = item_rows(run_id, task, model, pairs, scored, mine)
             all_items.extend(rows)
             chrf_by_model[model] = {r["item_id"]: r.get("score_chrf", math.nan) for r in rows}
-            board_rows.extend(rows_for(scored, run_id, created, with_ci=opts.with_ci))
+            board_rows.extend(_judge_notes(rows_for(scored, run_id, created, with_ci=opts.with_ci), mine))
         for j in opts.judges:
             from harness.judge import reliability_rows
 
@@ -198,7 +202,7 @@ def run_eval(tasks: list[Task], opts: RunOptions, results: Path) -> tuple[str, "
             pooled_tally = sum(tallies, PairwiseTally()) if tallies else None  # every model pair of the task
             board_rows.extend(reliability_rows(j, task, by_model, chrf_by_model, run_id, created, pooled_tally))
     run_dir = results / "runs" / run_id
-    metric_cols = sorted({k for r in all_items for k in r if k.startswith(("score_", "judge:"))})
+    metric_cols = sorted({k for r in all_items for k in r if k.startswith(("score_", JUDGE_PREFIX))})
     atomic_write_csv(pd.DataFrame(all_items), run_dir / "items.csv", ITEM_COLUMNS + metric_cols)
     atomic_write_text(run_dir / "run.json", json.dumps(
         {"run_id": run_id, "created_at": created, "models": opts.models, "judges": opts.judges,
@@ -207,6 +211,7 @@ def run_eval(tasks: list[Task], opts: RunOptions, results: Path) -> tuple[str, "
          "task_files": {t.id: str(t.path.resolve()) for t in tasks},
          "n_requests": len(requests), "n_cached": sum(o.cached for o in outcomes),
          "n_errors": sum(o.response is None for o in outcomes), "per_model": per_model(outcomes),
+         **({"per_judge": per_judge} if opts.judges else {}),
          "endpoints": {m: answered_by(m) for m in opts.models},
          "model_versions": {m: sorted({o.response.get("model_version") or "" for o in outcomes
                                        if o.request.model == m and o.response} - {""}) for m in opts.models}},
@@ -220,6 +225,21 @@ def run_eval(tasks: list[Task], opts: RunOptions, results: Path) -> tuple[str, "
 
     refresh(results, tasks, scored_all)
     return run_id, board, board_rows
+
+
+def _judge_notes(rows: list[dict], judged: dict) -> list[dict]:
+    """A judge's score rows left empty say why (e.g. 'judge reply not JSON for 4 of 4 items;
+    first: …'); rows with a value are left as they were."""
+    from harness.judge import failure_note
+
+    for judge, j in judged.items():
+        if not j.failure:
+            continue
+        for r in rows:
+            if r["metric"].startswith(judge_metric(judge) + ":") and isinstance(r["value"], float) \
+                    and math.isnan(r["value"]):
+                r["note"] = failure_note(j.failure, len(j.scores))
+    return rows
 
 
 def per_model(outcomes: list[Outcome]) -> dict[str, dict]:
@@ -245,7 +265,8 @@ def _judge_comparisons(tasks, answers: dict, opts: RunOptions, store: Store, cre
                 oa = {i: t for (m, tid, i), t in answers.items() if m == a and tid == task.id}
                 ob = {i: t for (m, tid, i), t in answers.items() if m == b and tid == task.id}
                 row, tally = compare(task, oa, ob, a, b, judge,
-                                     lambda reqs: execute(reqs, store, opts.limits, refresh=opts.refresh), created)
+                                     lambda reqs: execute(reqs, store, opts.limits, refresh=opts.refresh), created,
+                                     store.reject)
                 out.append({"judge": judge, "row": row, "tally": tally})
     return out
 

@@ -19,8 +19,9 @@ from pathlib import Path
 from harness.core import atomic_write_text
 from harness.report._charts import PALETTE, bar_chart, dot_chart, num, whisker
 
+from harness.score import JUDGE_PREFIX
+
 ITEMS_PER_TASK = 20
-JUDGE_PREFIX = "judge:"
 GOOD_VALUES = {  # what each judge reliability figure means, and what a good value is
     "judge_parse_failure_rate": ("parse failures", "% of the judge's replies that did not parse or had a score "
                                  "out of range (left out of its scores). Good: 0%; more than a few % and its "

@@ -24,6 +24,7 @@ import numpy as np
 from harness import inference as st
 from harness.core import atomic_write_csv, locked
 from harness.results._leaderboard import ACCOUNTING_SIGNATURE, SCHEMA_VERSION, item_set_id, metric_fn, now, pooled_rule
+from harness.score import JUDGE_PREFIX
 
 PAIRWISE_COLUMNS = ["schema_version", "task", "condition", "metric", "model_a", "model_b", "value_a", "value_b",
                     "diff", "diff_ci_low", "diff_ci_high", "p_value", "significant", "n", "blocks", "item_set",
@@ -237,7 +238,7 @@ def rank_table(board: "pd.DataFrame", pairwise: "pd.DataFrame") -> "pd.DataFrame
 
     tests: dict[tuple, list[tuple[str, float, float, bool]]] = {}  # (task, cond, metric, model) -> peers
     if len(pairwise):
-        pw = pairwise[~pairwise.metric.astype(str).str.startswith("judge:")]
+        pw = pairwise[~pairwise.metric.astype(str).str.startswith(JUDGE_PREFIX)]
         blocks = pw["blocks"] if "blocks" in pw else pd.Series([st.MIN_BLOCKS] * len(pw), index=pw.index)
         for r, nb in zip(pw.to_dict("records"), blocks):
             if pd.isna(r["p_value"]):
@@ -327,7 +328,7 @@ def _previous_rows(path: Path) -> dict[str, dict[tuple, list[dict]]]:
         return {}
     if "inputs" not in old or old.empty:
         return {}
-    old = old[old.inputs.notna() & ~old.metric.astype(str).str.startswith("judge:")]
+    old = old[old.inputs.notna() & ~old.metric.astype(str).str.startswith(JUDGE_PREFIX)]
     out: dict[str, dict[tuple, list[dict]]] = {}
     for r in old.to_dict("records"):
         out.setdefault(str(r["task"]), {}).setdefault((r["model_a"], r["model_b"], r["inputs"]), []).append(r)
@@ -358,7 +359,7 @@ def refresh(results: Path, tasks, scored: dict | None = None) -> tuple["pd.DataF
         old_path = results / "pairwise.csv"
         if old_path.exists():
             old = pd.read_csv(old_path, keep_default_na=False, na_values=[""])
-            old = old[~old.task.isin([t.id for t in tasks]) & ~old.metric.astype(str).str.startswith("judge:")]
+            old = old[~old.task.isin([t.id for t in tasks]) & ~old.metric.astype(str).str.startswith(JUDGE_PREFIX)]
             pairwise = pd.concat([old, pairwise], ignore_index=True) if len(old) else pairwise
         judge_path = results / "judge_pairwise.csv"
         if judge_path.exists():  # the judges' both-order verdicts share the file and its schema

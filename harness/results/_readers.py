@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness.core import results_dir
+from harness.score import JUDGE_PREFIX
 
 _FLOAT, _INT, _BOOL, _TIME = "float64", "Int64", "boolean", "time"
 
@@ -120,7 +121,7 @@ def pairwise(results=None, *, both_directions: bool = False, judge: bool = True)
 
     df = _typed(_read(_folder(results) / "pairwise.csv"), PAIRWISE_DTYPES, columns=PAIRWISE_COLUMNS)
     if not judge:
-        df = df[~df.metric.str.startswith("judge:")]
+        df = df[~df.metric.str.startswith(JUDGE_PREFIX)]
     if not both_directions:
         return df.reset_index(drop=True)
     return _both_directions(df)

@@ -1,7 +1,9 @@
 """The persistent response cache (one SQLite file in WAL mode).
 
 Only successful answers are stored; errors are never cached, so a re-run asks again for
-exactly what is missing. Every answer is committed as it arrives: a run killed at any
+exactly what is missing. A reply its reader cannot use (a judge reply that does not parse)
+is moved by `reject` to the `rejected` table: kept there for inspection, never served as an
+answer, so a re-run (or `--retry-errors`) asks again. Every answer is committed as it arrives: a run killed at any
 point loses nothing it already received. Keys hash the model name, what answered it (the
 endpoint, or the local model file's hash; see `harness.model._providers.identity`), the rendered
 messages and every generation setting; secrets are never part of a key or a stored row.
@@ -34,6 +36,17 @@ CREATE TABLE IF NOT EXISTS responses (
   request TEXT NOT NULL,
   response TEXT NOT NULL,
   created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rejected (
+  key TEXT PRIMARY KEY,
+  model TEXT NOT NULL,
+  request TEXT NOT NULL,
+  response TEXT NOT NULL,
+  created_at REAL NOT NULL,
+  task TEXT,
+  endpoint TEXT,
+  reason TEXT NOT NULL,
+  rejected_at REAL NOT NULL
 );
 """
 # added later (older files are migrated on open): which task asked, and what answered
@@ -131,6 +144,31 @@ class Store:
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (key, model, json.dumps(request, ensure_ascii=False), json.dumps(response, ensure_ascii=False),
                  time.time(), task, endpoint))
+
+    def reject(self, key: str, reason: str) -> None:
+        """Move a stored reply out of the answers into `rejected` (with why): get, get_many and
+        present no longer see it. A read-only file keeps it (said once in the log)."""
+        if self.readonly:
+            log.warning("%s: read-only, cannot set aside the unusable reply %s… (%s)", self.path, key[:12], reason)
+            return
+        with self._guard("write to"):
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO rejected (key, model, request, response, created_at, task, endpoint, "
+                    "reason, rejected_at) SELECT key, model, request, response, created_at, task, endpoint, ?, ? "
+                    "FROM responses WHERE key = ?", (reason, time.time(), key))
+                self.db.execute("DELETE FROM responses WHERE key = ?", (key,))
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+
+    def rejected(self) -> list[dict]:
+        """The replies set aside by `reject`, oldest first (for inspection and tests)."""
+        with self._guard("read"):
+            rows = self.db.execute("SELECT key, model, response, reason FROM rejected ORDER BY rejected_at").fetchall()
+        return [{"key": k, "model": m, "response": self._decode(k, r), "reason": why} for k, m, r, why in rows]
 
     def delete(self, where: str, params: tuple) -> int:
         if self.readonly:

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from fakeserver import FakeServer
 from harness.cli import main
-from harness.judge._prompts import load_rubric
+from harness.judge import load_rubric
 from helpers import make_task
 
 N = 6  # items; each its own block
@@ -112,7 +112,7 @@ def test_garbage_judge_counts_every_failure(tmp_path, results, monkeypatch):
     task = _task(tmp_path)
     with FakeServer(garbage) as srv:
         out = _eval(monkeypatch, srv, task, "--judge", "openai/judge")
-        assert out.exit_code == 0, out.output
+        assert out.exit_code == 1 and "error: judge openai/judge: reply not JSON" in out.stderr, out.output
         before = _board(results)
         compared = CliRunner().invoke(main, ["compare", "--models", A, B, "--judge", "openai/judge",
                                              "--task", str(task)])
@@ -147,7 +147,7 @@ def test_cut_off_reply_says_so(tmp_path, results, monkeypatch):
     task = _task(tmp_path)
     with FakeServer(cut_off) as srv:
         out = _eval(monkeypatch, srv, task, "--judge", "openai/judge")
-        assert out.exit_code == 0, out.output
+        assert out.exit_code == 1 and "judge openai/judge: reply cut off at max_tokens for" in out.stderr, out.output
     items = pd.read_csv(next((results / "runs").glob("*/items.csv")), keep_default_na=False)
     fails = set(items["judge:openai/judge:failure"])
     assert fails == {"parse failure: the reply was cut off at max_tokens (finish_reason length) before its JSON "
