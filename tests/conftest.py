@@ -43,3 +43,15 @@ def run_cli(*args, env=None, cwd=ROOT, timeout=600):
     full_env = {k: v for k, v in {**os.environ, **(env or {})}.items() if v is not None}
     return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=cwd, env=full_env,
                           capture_output=True, text=True, timeout=timeout)
+
+
+DOC_PAGES = sorted((ROOT / "docs").glob("*.md"))
+
+
+def docs_text() -> str:
+    """README.md and every docs/ page, one text: each page's title becomes a `## ` section,
+    so a claim is found wherever the README's sections moved."""
+    import re
+
+    pages = [re.sub(r"\A# ", "## ", p.read_text(encoding="utf-8")) for p in DOC_PAGES]
+    return "\n\n".join([(ROOT / "README.md").read_text(encoding="utf-8"), *pages])

@@ -1,4 +1,5 @@
-"""Terminal tables of the leaderboard: one table per (task, condition), models as rows."""
+"""Terminal tables of the leaderboard: one table per (task, condition), metrics down, models
+across, fitting 80 columns (plain text: Markdown goes to files)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,59 @@ from harness.core import UserError
 from harness.score import JUDGE_PREFIX
 
 
-def _fmt(v, lo, hi) -> str:
+WIDTH = 80  # a log or a narrow terminal: the tables fit it
+VALUE_WIDTH = 22  # "100.00 [99.12, 100.00]  #1–2"
+
+
+def _fmt(v, lo, hi, fmt: str = ".2f") -> str:
+    """Value and interval rounded alike (a value to 2 places beside an interval to 1 read
+    as `0.18 [0.2, 0.2]`)."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
-    s = f"{v:.2f}"
+    s = format(v, fmt)
     if lo is not None and not (isinstance(lo, float) and math.isnan(lo)):
-        s += f" [{lo:.1f}, {hi:.1f}]"
+        s += f" [{format(lo, fmt)}, {format(hi, fmt)}]"
     return s
+
+
+def column_labels(models: list[str], metric_width: int, width: int = WIDTH) -> dict[str, str]:
+    """Model -> its column heading: the name when every column fits `width`, else a short
+    label (A, B, …; judges J1, J2, …) explained under the table, so that two long names
+    are never cut into the same `baseline/…`."""
+    need = metric_width + 3 + sum(max(len(m), VALUE_WIDTH) + 3 for m in models)
+    if need <= width:
+        return {m: m for m in models}
+    out, plain, judges = {}, 0, 0
+    for m in models:
+        if m.startswith(JUDGE_PREFIX):
+            judges += 1
+            out[m] = f"J{judges}"
+        else:
+            out[m] = _letters(plain)
+            plain += 1
+    return out
+
+
+def _letters(k: int) -> str:
+    return chr(ord("A") + k) if k < 26 else _letters(k // 26 - 1) + chr(ord("A") + k % 26)
+
+
+def metric_label(name: str, labels: dict[str, str]) -> str:
+    """A judge score's name with its judge's label (judge:J1:accuracy) when labels are in use."""
+    if name.startswith(JUDGE_PREFIX):
+        for model, label in labels.items():
+            judge = model if model.startswith(JUDGE_PREFIX) else JUDGE_PREFIX + model
+            if name.startswith(judge + ":") and label != model:
+                return f"{JUDGE_PREFIX}{label}:{name[len(judge) + 1:]}"
+    return name
+
+
+def print_run(run) -> None:
+    """The tables of a run just made, from its summary (no result file is read back)."""
+    from harness.results import current
+
+    board = current(run.board)
+    print_board(board[board.task.isin(run.tasks)].to_dict("records"), wide=run.wide, everything=run.board)
 
 
 def print_board(rows: list[dict], conditions=("all",), metrics=(), wide=None, everything=None) -> None:
@@ -25,17 +72,21 @@ def print_board(rows: list[dict], conditions=("all",), metrics=(), wide=None, ev
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    from harness.score import registry
+
+    console = Console(width=max(WIDTH, Console().width) if Console().is_terminal else WIDTH)
     keys = sorted({(r["task"], r["condition"]) for r in rows if r["condition"] in conditions})
     for task, cond in keys:
         sel = [r for r in rows if r["task"] == task and r["condition"] == cond and (not metrics or r["metric"] in metrics)]
         names = list(dict.fromkeys(r["metric"] for r in sel))
         models = list(dict.fromkeys(r["model"] for r in sel))
         cell = {(r["model"], r["metric"]): r for r in sel}
+        labels = column_labels(models, max(len(n) for n in ["n (errors)", *names]), console.width)
+        shown = {n: metric_label(n, labels) for n in names}
         table = Table(title=f"{task} · {cond}", title_justify="left")
-        table.add_column("metric")
+        table.add_column("metric", no_wrap=True)
         for model in models:
-            table.add_column(model, justify="right")
+            table.add_column(labels[model], justify="right")
         first = {m: next(r for r in sel if r["model"] == m) for m in models}
         table.add_row("n (errors)", *[f"{first[m]['n']} ({first[m]['n_errors']})" for m in models])
         ranks = {}
@@ -45,10 +96,14 @@ def print_board(rows: list[dict], conditions=("all",), metrics=(), wide=None, ev
                      for c in w.columns if c.startswith("rank_") and not c.endswith(("_best", "_worst"))
                      and isinstance(w.loc[m, c], str) and w.loc[m, c]}
         for name in names:
-            table.add_row(name, *[(_fmt(cell[m, name]["value"], cell[m, name]["ci_low"], cell[m, name]["ci_high"])
-                                   + (f"  #{ranks[m, name]}" if (m, name) in ranks else ""))
-                                  if (m, name) in cell else "–" for m in models])
+            fmt = registry.metric(name).fmt
+            table.add_row(shown[name], *[(_fmt(cell[m, name]["value"], cell[m, name]["ci_low"], cell[m, name]["ci_high"], fmt)
+                                          + (f"  #{ranks[m, name]}" if (m, name) in ranks else ""))
+                                         if (m, name) in cell else "–" for m in models])
         console.print(table)
+        if any(labels[m] != m for m in models):
+            console.print("  " + "; ".join(f"{labels[m]} = {m}" for m in models), soft_wrap=True,
+                          highlight=False, markup=False)
         note = sample_note(sel, models)
         if note:
             console.print(note, soft_wrap=True, highlight=False, markup=False)

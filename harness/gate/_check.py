@@ -22,7 +22,7 @@ from pathlib import Path
 from harness import inference as st
 from harness.core import UserError
 from harness.gate._baseline import BASELINE_COLUMNS, SCHEMA_VERSION, Baseline, check_models, match_tasks, ordered
-from harness.gate._config import UNGATED, Thresholds
+from harness.gate._config import Thresholds
 from harness.inference import diff_se, min_detectable_drop, score_se
 from harness.score import judge_metric, judge_of
 
@@ -200,7 +200,6 @@ def check(tasks_by_id: dict, baseline: Baseline, thresholds: Thresholds, results
           models: list[str] | None = None) -> CheckResult:
     from harness.results import metric_fn
     from harness.score import registry
-    from harness.score import LOWER_IS_BETTER
 
     match_tasks(baseline, tasks_by_id)
     models = list(dict.fromkeys(models)) if models else baseline.models
@@ -242,7 +241,7 @@ def check(tasks_by_id: dict, baseline: Baseline, thresholds: Thresholds, results
                 before, after = sides[family]
                 vb_all, va_all = scorer.score(before), scorer.score(after)
                 for name in scorer.names:
-                    if name in UNGATED:
+                    if not registry.metric(name).gated:
                         continue
                     vb, va = vb_all[name], va_all[name]
                     if math.isnan(vb) or math.isnan(va):
@@ -256,7 +255,7 @@ def check(tasks_by_id: dict, baseline: Baseline, thresholds: Thresholds, results
     resamples = max(st.RESAMPLES, math.ceil(10 / level))
     for model, task_id, name, scorer, before, after, blocks, weights, answered, unchanged, vb, va in pending:
         fn = metric_fn(scorer, name)
-        lower = name in LOWER_IS_BETTER
+        lower = registry.lower_is_better(name)
         sign = -1 if lower else 1
         if len(answered) >= 2:
             res = st.paired_test(after, before, blocks, fn, resamples=resamples,

@@ -16,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from harness.core import UserError
 
 JUDGE_KEY = "judge"  # one threshold for every judge:<model>:<dimension> score
-UNGATED = {"length_ratio"}  # best at 1.0: no direction to regress in
 
 # strict: a quoted "1.0", a bool or null is a mistake, not a number (ints are fine)
 Number = Annotated[float, Field(strict=True)]
@@ -24,9 +23,9 @@ Number = Annotated[float, Field(strict=True)]
 
 def gated_metric_names() -> list[str]:
     """Every metric name the gate can test, plus the judge key."""
-    from harness.score import reported_names
+    from harness.score import registry
 
-    return sorted(set(reported_names()) - UNGATED) + [JUDGE_KEY]
+    return registry.gated_names() + [JUDGE_KEY]
 
 
 class Thresholds(BaseModel):
@@ -44,20 +43,27 @@ class Thresholds(BaseModel):
             out.append((("alpha",), f"must be a number in (0, 0.5], got {self.alpha}"))
         if not _points_ok(self.default):
             out.append((("default",), f"must be a finite number >= 0 (points of the metric), got {self.default}"))
+        from harness.score import registry
+
         valid = gated_metric_names()
         for name, value in self.metrics.items():
             if name not in valid:
-                hint = " (length_ratio is best at 1.0 and is not gated)" if name in UNGATED else ""
+                why = registry.metric(name).why_ungated if name in registry.reported_names() else ""
+                hint = f" ({why})" if why else ""
                 out.append((("metrics", name), f"unknown metric{hint}; valid names: {', '.join(valid)}"))
             elif not _points_ok(value):
                 out.append((("metrics", name), f"must be a finite number >= 0 (points of the metric), got {value}"))
         return out
 
     def of(self, metric: str) -> float:
-        """Threshold in points for a reported metric name."""
+        """Threshold in points for a reported metric name: gate.yaml's, else the metric's
+        own (its record in the registry), else gate.yaml's `default`."""
+        from harness.score import registry
+
         if metric.startswith(JUDGE_KEY + ":"):
             return self.metrics.get(JUDGE_KEY, self.default)
-        return self.metrics.get(metric, self.default)
+        own = registry.metric(metric).threshold
+        return self.metrics.get(metric, self.default if own is None else own)
 
 
 def _parses(text: str) -> bool:

@@ -192,8 +192,9 @@ def bootstrap_ci(stats: np.ndarray, blocks: list[str], score: ScoreSums,
     return _score_interval(stats, blocks, score)[:2]
 
 
-def _score_interval(stats: np.ndarray, blocks: list[str], score: ScoreSums) -> tuple[float, float, bool]:
-    """(low, high, on the logit scale?) of `bootstrap_ci`."""
+def _score_interval(stats: np.ndarray, blocks: list[str], score: ScoreSums,
+                    bounds: tuple[float, float] | None = (0.0, 100.0)) -> tuple[float, float, bool]:
+    """(low, high, on the logit scale?) of `bootstrap_ci`; `bounds` None: always raw."""
     if len(stats) < 2:
         return float("nan"), float("nan"), False
     idx, n_blocks = block_index(blocks)
@@ -203,38 +204,49 @@ def _score_interval(stats: np.ndarray, blocks: list[str], score: ScoreSums) -> t
     estimate = corpus_score(stats, score)
     loo = _leave_one_block_out(block_sums(stats, idx, n_blocks), sizes, score)
     inside = loo[~np.isnan(loo)]
-    if 0 < estimate < 100 and len(inside) and np.all((inside > 0) & (inside < 100)):
-        lo, hi = jackknife_t_interval(_logit(estimate), _logit(loo))
-        return _expit(lo), _expit(hi), True
+    if bounds is not None:
+        low, high = bounds
+        if low < estimate < high and len(inside) and np.all((inside > low) & (inside < high)):
+            lo, hi = jackknife_t_interval(_logit(estimate, low, high), _logit(loo, low, high))
+            return _expit(lo, low, high), _expit(hi, low, high), True
     return *jackknife_t_interval(estimate, loo), False
 
 
-RAW_SCORE_CI_METHOD = CI_METHOD + "-clipped"  # the raw-scale fallback of a 0-100 score, cut to [0, 100]
+RAW_SCORE_CI_METHOD = CI_METHOD + "-clipped"  # the raw-scale interval, cut at the scale's ends
 
 
 def score_ci(stats: np.ndarray, blocks: list[str], score: ScoreSums,
-             bounded: bool = True) -> tuple[float, float, str]:
-    """`bootstrap_ci` and the method it used, for the row's signature. A 0-100 score
-    (`bounded`) that is 0 or 100 without some block gets the raw-scale interval, which
-    with few blocks can reach far past the scale ([-320, 470] on 2 blocks); it is cut to
-    [0, 100] and named so. Cutting drops only impossible values, so coverage is unchanged."""
-    lo, hi, logit = _score_interval(stats, blocks, score)
-    if logit or math.isnan(lo):
-        return lo, hi, SCORE_CI_METHOD
-    if not bounded:  # e.g. length_ratio: the raw scale is the right one
+             bounds: tuple[float | None, float | None] = (0.0, 100.0)) -> tuple[float, float, str]:
+    """`bootstrap_ci` on the scale `bounds` give, and the method it used (for the row's
+    signature). Both ends finite (0-100 scores, 1-5 judge scores): the logit scale inside
+    them; a score at an end, or with a leave-one-block-out score at one, gets the raw-scale
+    interval, which with few blocks can reach far past the scale ([-320, 470] on 2 blocks);
+    it is cut to the scale and named so. An open end (length_ratio, TER: (0, None)): the raw
+    scale, cut at the finite end only when it reaches past it. Cutting drops only impossible
+    values, so coverage is unchanged."""
+    low, high = bounds
+    if low is not None and high is not None:
+        lo, hi, logit = _score_interval(stats, blocks, score, (low, high))
+        if logit or math.isnan(lo):
+            return lo, hi, SCORE_CI_METHOD
+        return max(lo, low), min(hi, high), RAW_SCORE_CI_METHOD
+    lo, hi, _ = _score_interval(stats, blocks, score, None)
+    if math.isnan(lo):
         return lo, hi, CI_METHOD
-    return max(lo, 0.0), min(hi, 100.0), RAW_SCORE_CI_METHOD
+    cut_lo, cut_hi = (lo if low is None else max(lo, low)), (hi if high is None else min(hi, high))
+    return cut_lo, cut_hi, CI_METHOD if (cut_lo, cut_hi) == (lo, hi) else RAW_SCORE_CI_METHOD
 
 
-def _logit(x):
+def _logit(x, low: float = 0.0, high: float = 100.0):
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.log(np.asarray(x, dtype=float) / (100 - np.asarray(x, dtype=float)))[()]
+        x = np.asarray(x, dtype=float)
+        return np.log((x - low) / (high - x))[()]
 
 
-def _expit(y: float) -> float:
+def _expit(y: float, low: float = 0.0, high: float = 100.0) -> float:
     if math.isnan(y):
         return y
-    return float(100 / (1 + math.exp(-y))) if y > -700 else 0.0
+    return float(low + (high - low) / (1 + math.exp(-y))) if y > -700 else float(low)
 
 
 # --- the paired test -----------------------------------------------------------------------

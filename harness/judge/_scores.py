@@ -7,10 +7,10 @@ import math
 
 import numpy as np
 
-from harness.score import judge_metric
+from harness.score import Scorer, judge_metric
 
 
-class JudgeScores:
+class JudgeScores(Scorer):
     """The scorer interface over judge scores that were already obtained: per item the
     dimension scores and a validity flag (failures are excluded, and counted)."""
 
@@ -31,9 +31,6 @@ class JudgeScores:
                 out[i, :-1] = [s[n] for n in self.rubric.names]
                 out[i, -1] = 1
         return out
-
-    def score(self, stats: np.ndarray) -> dict[str, float]:
-        return self.score_sums(stats.sum(axis=0), len(stats))
 
     def n_scored(self, stats: np.ndarray) -> int:
         """Items of `stats` the judge scored (its failures are in the view but not in n)."""

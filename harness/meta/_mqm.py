@@ -34,7 +34,7 @@ from harness import inference as st
 from harness.core import UserError
 from harness.core import TASKS
 from harness.task import Item
-from harness.score import JUDGE_PREFIX
+from harness.score import JUDGE_PREFIX, Scorer
 
 SCHEMA_VERSION = 2  # 2: `segments` and `note` columns
 DATASET = "mqm_ted_zhen"
@@ -141,14 +141,17 @@ def load_mqm(path: Path = DATA) -> MQMSet:
 # --- scores -----------------------------------------------------------------------------
 
 def default_scorers() -> dict[str, object]:
-    from harness.score import LengthRatio, Numbers
-    from harness.score import Bleu, Chrf, Rouge
+    """Every registered metric that needs nothing but references, set up for the MQM data
+    (zh→en, one reference at a time)."""
+    from types import SimpleNamespace
 
-    return {"bleu": Bleu("en"), "chrf": Chrf("en"), "rouge": Rouge("en"),
-            "length_ratio": LengthRatio("en"), "numbers": Numbers()}
+    from harness.score import registry
+
+    task = SimpleNamespace(spec=SimpleNamespace(source_lang="zh", target_lang="en", target_script=None), items=[])
+    return {f: registry.make(f, task) for f in registry.families() if not registry.entry(f).needs}
 
 
-class GivenScores:
+class GivenScores(Scorer):
     """Scores computed elsewhere (e.g. an LLM judge), one per (system, segment), as a scorer:
     per-item stats are (score, 1); the system score is their mean."""
 
@@ -189,6 +192,7 @@ def score_systems(data: MQMSet, reference: str, systems: list[str], weights: np.
     """Every metric name of every scorer, for `systems` against `reference`, exactly as the
     leaderboard computes it (per-item stats, corpus score from their sum)."""
     from harness.results import metric_fn
+    from harness.score import registry
 
     items = data.items(reference)
     out = []
@@ -197,11 +201,13 @@ def score_systems(data: MQMSet, reference: str, systems: list[str], weights: np.
                           else scorer.stats(data.targets[s], items)) for s in systems}
         for name in scorer.names:
             fn = metric_fn(scorer, name)
+            # correlations read every metric as higher-is-better: a lower-is-better one is negated
+            sign, how = (-1.0, "|negated:lower-is-better") if registry.lower_is_better(name) else (1.0, "")
             out.append(MetricScores(
-                name, scorer.signature(),
-                {s: scorer.score_sums(x.sum(axis=0), len(x))[name] for s, x in per_system.items()},
-                {s: st.resampled_scores(x, weights, fn) for s, x in per_system.items()},
-                {s: _per_item(x, fn) for s, x in per_system.items()}))
+                name, scorer.signature() + how,
+                {s: sign * scorer.score_sums(x.sum(axis=0), len(x))[name] for s, x in per_system.items()},
+                {s: sign * st.resampled_scores(x, weights, fn) for s, x in per_system.items()},
+                {s: sign * _per_item(x, fn) for s, x in per_system.items()}))
     return out
 
 

@@ -7,6 +7,8 @@ from importlib import import_module
 _WHERE = {
     'DEFAULT_LIMIT': ('_eval', 'DEFAULT_LIMIT'),
     'RunOptions': ('_eval', 'RunOptions'),
+    'RunSummary': ('_summary', 'RunSummary'),
+    'judge_failures': ('_summary', 'judge_failures'),
     'run_eval': ('_eval', 'run_eval'),
 }
 __all__ = sorted(_WHERE)

@@ -86,15 +86,13 @@ def item_rows(run_id: str, task: Task, model: str, outcomes: list[tuple[Item, Ou
     per_item: dict[str, dict] = {}
     for family, scorer in scored.scorers.items():
         stats = scored.stats[family]
-        if hasattr(scorer, "score_matrix") and len(stats):  # every item in one call (per-item score ± 1e-13)
-            cols = {f"score_{k}": np.asarray(v, dtype=float).tolist()
-                    for k, v in scorer.score_matrix(stats, np.ones(len(stats))).items()}
-            for i, iid in enumerate(scored.item_ids):
-                per_item.setdefault(iid, {}).update({k: round(v[i], 4) for k, v in cols.items()})
+        if not len(stats):
             continue
+        # every item in one call (per-item score ± 1e-13 of scoring it alone)
+        cols = {f"score_{k}": np.asarray(v, dtype=float).tolist()
+                for k, v in scorer.score_matrix(stats, np.ones(len(stats))).items()}
         for i, iid in enumerate(scored.item_ids):
-            values = scorer.score(stats[i:i + 1])
-            per_item.setdefault(iid, {}).update({f"score_{k}": round(v, 4) for k, v in values.items()})
+            per_item.setdefault(iid, {}).update({k: round(v[i], 4) for k, v in cols.items()})
     from harness.results import cost_basis
 
     rows, endpoint, free = [], answered_by(model), costs_nothing(model)
@@ -140,7 +138,7 @@ def new_run_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")[:-3] + "Z-" + uuid.uuid4().hex[:6]
 
 
-def run_eval(tasks: list[Task], opts: RunOptions, results: Path) -> tuple[str, "pd.DataFrame", list[dict]]:  # noqa: F821
+def run_eval(tasks: list[Task], opts: RunOptions, results: Path) -> "RunSummary":  # noqa: F821
     import pandas as pd
 
     from harness.results import merge, now, rows_for
@@ -223,8 +221,12 @@ def run_eval(tasks: list[Task], opts: RunOptions, results: Path) -> tuple[str, "
         merge_judge_pairwise(results, [r["row"] for r in judge_rows])
     from harness.results import refresh
 
-    refresh(results, tasks, scored_all)
-    return run_id, board, board_rows
+    pairwise, wide = refresh(results, tasks, scored_all)
+    from harness.pipeline._summary import RunSummary
+
+    return RunSummary(run_id, run_dir, results / "leaderboard.csv", [t.id for t in tasks], opts.models, opts.judges,
+                      board_rows, board, wide, pairwise, per_model(outcomes), per_judge if opts.judges else {},
+                      len(requests), sum(o.cached for o in outcomes))
 
 
 def _judge_notes(rows: list[dict], judged: dict) -> list[dict]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from harness.core import atomic_write_text
 from harness.report._charts import PALETTE, bar_chart, dot_chart, num, whisker
 
-from harness.score import JUDGE_PREFIX
+from harness.score import JUDGE_PREFIX, registry
 
 ITEMS_PER_TASK = 20
 GOOD_VALUES = {  # what each judge reliability figure means, and what a good value is
@@ -316,8 +316,7 @@ def _task_section(task_id: str, grp, data: ReportData) -> dict:
     task = data.tasks.get(task_id)
     plain = grp[~grp.model.str.startswith(JUDGE_PREFIX) & ~grp.metric.str.startswith(JUDGE_PREFIX)]
     primary = task.spec.metrics[0] if task else (plain.metric.iloc[0] if len(plain) else "")
-    primary = {"rouge": "rougeL", "numbers": "number_recall", "script": "wrong_script_share",
-               "key_facts": "key_fact_recall"}.get(primary, primary)
+    primary = registry.headline(primary)
     allrows = plain[plain.condition == "all"].to_dict("records")
     samples = _samples([r for r in allrows if r["metric"] == primary] + allrows, models)
     return {"task": task_id, "models": models, "primary": primary, "samples": samples,

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from harness import inference as st
+from harness.score import registry
 from harness.core import LEADERBOARD_SCHEMA_VERSION, atomic_write_csv, locked
 
 SCHEMA_VERSION = LEADERBOARD_SCHEMA_VERSION
@@ -34,7 +35,6 @@ VERSION = ["prompt_hash", "sample"]  # what one version of a (model, task) is
 TEXT_COLUMNS = ["model", "task", "condition", "metric", "item_set", "sample", "signature", "prompt_hash",
                 "cost_basis", "run_id", "created_at", "note"]
 TAGS = ("origin", "script", "genre")
-UNBOUNDED = {"length_ratio"}  # every other scored metric is on a 0-100 scale (judge scores 1-5)
 ACCOUNTING_SIGNATURE = "accounting|harness"
 NOISY, CLEANED = "noisy-script", "noisy-script-cleaned"
 
@@ -130,7 +130,7 @@ def rows_for(sc: Scored, run_id: str, created_at: str, with_ci: bool = True) -> 
             n_scored = _n_scored(scorer, stats[sel])
             for name in scorer.names:
                 fn = metric_fn(scorer, name)
-                lo, hi, method = (st.score_ci(stats[sel], sel_blocks, fn, bounded=name not in UNBOUNDED)
+                lo, hi, method = (st.score_ci(stats[sel], sel_blocks, fn, bounds=registry.metric(name).bounds)
                                   if with_ci and len(sel) > 1 else (math.nan, math.nan, st.SCORE_CI_METHOD))
                 rows.append(_row(sc, cond, name, values[name], lo, hi, n_scored, n_err + len(sel) - n_scored, item_set,
                                  scorer.signature() + f"|ci:{method}", run_id, created_at))
@@ -177,16 +177,14 @@ def _pair_delta_rows(sc: Scored, run_id: str, created_at: str, with_ci: bool) ->
 def _n_scored(scorer, stats: np.ndarray) -> int:
     """Answered items the scorer could score: all of them, except where a scorer (the judge)
     failed on some; those count in n_errors."""
-    return scorer.n_scored(stats) if hasattr(scorer, "n_scored") else len(stats)
+    return scorer.n_scored(stats)
 
 
 def metric_fn(scorer, name: str):
     """(summed stats, count) -> value of one metric name; vectorised where the scorer can be."""
-    if hasattr(scorer, "score_matrix"):
-        fn = lambda sums, counts: scorer.score_matrix(sums, counts)[name]  # noqa: E731
-        fn.vectorised = True
-        return fn
-    return lambda total, n: scorer.score_sums(total, n)[name]
+    fn = lambda sums, counts: scorer.score_matrix(sums, counts)[name]  # noqa: E731
+    fn.vectorised = True
+    return fn
 
 
 def _macro_rows(sc: Scored, family: str, run_id: str, created_at: str, with_ci: bool) -> list[dict]:
@@ -359,16 +357,32 @@ def versions(df: "pd.DataFrame", model: str | None = None) -> "pd.DataFrame":  #
 
 
 def version_note(shown: "pd.DataFrame", everything: "pd.DataFrame") -> str:  # noqa: F821
-    """Says which version of each model a table shows, and where the older ones are."""
+    """Says which version of each model a table shows, and where the older ones are: what
+    the models share is said once (one run, one item sample), so the line stays short."""
     if shown.empty or "prompt_hash" not in shown:
         return ""
-    parts = []
+    prompts: dict[str, list[str]] = {}
+    samples: dict[str, list[str]] = {}
+    runs: dict[str, list[str]] = {}
+    older = []
     for (m, t), g in shown.groupby(["model", "task"], sort=True):
-        older = everything[(everything.model == m) & (everything.task == t)]
-        n_old = len(older.drop_duplicates([c for c in VERSION if c in older])) - 1
-        smp = g["sample"].iloc[0] if "sample" in g else ""
-        text = f"{m}: prompt {g.prompt_hash.iloc[0] or '–'}, items {smp or '–'}, run {g.run_id.iloc[-1]}"
+        if str(m).startswith("judge:"):  # the judge's reliability rows: no prompt or sample of their own
+            continue
+        prompts.setdefault(g.prompt_hash.iloc[0] or "–", []).append(m)
+        samples.setdefault((g["sample"].iloc[0] if "sample" in g else "") or "–", []).append(m)
+        runs.setdefault(g.run_id.iloc[-1], []).append(m)
+        mine = everything[(everything.model == m) & (everything.task == t)]
+        n_old = len(mine.drop_duplicates([c for c in VERSION if c in mine])) - 1
         if n_old > 0:
-            text += f" ({n_old} older version(s): `harness leaderboard --history {m}`)"
-        parts.append(text)
-    return "latest version of each model: " + "; ".join(parts)
+            older.append(f"{m}: {n_old} older version(s), `harness leaderboard --history {m}`")
+    if not runs:
+        return ""
+
+    def said(label: str, groups: dict[str, list[str]]) -> str:
+        if len(groups) == 1:
+            return f"{label} {next(iter(groups))}"
+        return "; ".join(f"{label} {k} ({', '.join(ms)})" for k, ms in groups.items())
+
+    text = "latest version of each model: " + ", ".join(said(lbl, g) for lbl, g in
+                                                        (("prompt", prompts), ("items", samples), ("run", runs)))
+    return text + ("; " + "; ".join(older) if older else "")

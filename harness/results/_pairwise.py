@@ -234,7 +234,7 @@ def rank_table(board: "pd.DataFrame", pairwise: "pd.DataFrame") -> "pd.DataFrame
     score rows, accounting, or a model alone on its sample) get no rank."""
     import pandas as pd
 
-    from harness.score import LOWER_IS_BETTER, TARGET_ONE
+    from harness.score import registry
 
     tests: dict[tuple, list[tuple[str, float, float, bool]]] = {}  # (task, cond, metric, model) -> peers
     if len(pairwise):
@@ -264,8 +264,9 @@ def rank_table(board: "pd.DataFrame", pairwise: "pd.DataFrame") -> "pd.DataFrame
             if col in r and (scored or col not in row):
                 row[col] = r[col]
         peers = tests.get((str(r["task"]), str(r["condition"]), str(metric), r["model"]))
-        if peers and metric not in TARGET_ONE:  # closest to 1 is best: no direction to rank by
-            lo, hi = _rank_range(peers, higher_is_better=metric not in LOWER_IS_BETTER)
+        record = registry.metric(str(metric))
+        if peers and record.has_direction:  # a target value (length_ratio: 1) has no direction to rank by
+            lo, hi = _rank_range(peers, higher_is_better=not record.lower_is_better)
             row[f"rank_{metric}"] = str(lo) if lo == hi else f"{lo}–{hi}"
             row[f"rank_{metric}_best"], row[f"rank_{metric}_worst"] = lo, hi
     out = pd.DataFrame(sorted(wide.values(), key=lambda r: (r["task"], r["condition"], r["model"])))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import time
 from pathlib import Path
 
 from harness.core import UserError
@@ -17,11 +18,44 @@ def store_path(results: Path) -> Path:
     return Path(os.environ.get("HARNESS_STORE", results / "cache" / "responses.sqlite"))
 
 
+class _PlainProgress:
+    """Progress for a log (stderr is not a terminal: CI): one line every `every` seconds and
+    one at the end, instead of minutes of silence or a bar's control characters."""
+
+    disable = False
+
+    def __init__(self, total: int, every: float = 10.0):
+        self.total, self.every, self.done = total, every, 0
+        self.start = self.last = time.monotonic()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.done and time.monotonic() - self.start >= self.every:  # a short run says nothing
+            self._line()
+        return False
+
+    def advance(self, _bar=None, n: int = 1) -> None:
+        self.done += n
+        now = time.monotonic()
+        if now - self.last >= self.every:
+            self.last = now
+            self._line()
+
+    def _line(self) -> None:
+        elapsed = int(time.monotonic() - self.start)
+        print(f"asking models: {self.done}/{self.total} answered, {elapsed // 60}:{elapsed % 60:02d} elapsed",
+              file=sys.stderr, flush=True)
+
+
 def _progress(total: int):
+    if not sys.stderr.isatty():
+        return _PlainProgress(total), None
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     progress = Progress(TextColumn("[bold]asking models"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        transient=True, disable=not sys.stderr.isatty())
+                        transient=True)
     return progress, progress.add_task("ask", total=total)
 
 

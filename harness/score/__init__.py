@@ -1,5 +1,6 @@
 """Scoring outputs (below tasks: it knows texts and languages, not task files): text
-normalisation, lexical metrics, number and other checks, and the registry that names them."""
+normalisation, lexical metrics, number and other checks, the Metric record and Scorer
+base, and the registry that holds every metric."""
 
 from importlib import import_module
 
@@ -12,11 +13,15 @@ _WHERE = {
     'judge_of': ('_names', 'judge_of'),
     'Bleu': ('_lexical', 'Bleu'),
     'Chrf': ('_lexical', 'Chrf'),
-    'LOWER_IS_BETTER': ('_registry', 'LOWER_IS_BETTER'),
+    'KeyFacts': ('_checks', 'KeyFacts'),
+    'Metric': ('_metric', 'Metric'),
+    'Scorer': ('_metric', 'Scorer'),
+    'Script': ('_checks', 'Script'),
     'LengthRatio': ('_checks', 'LengthRatio'),
     'Numbers': ('_checks', 'Numbers'),
     'Rouge': ('_lexical', 'Rouge'),
-    'TARGET_ONE': ('_registry', 'TARGET_ONE'),
+    'Ter': ('_ter', 'Ter'),
+    'reference_count': ('_metric', 'reference_count'),
     'registry': ('_registry', None),
     'reported_names': ('_registry', 'reported_names'),
 }

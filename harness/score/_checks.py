@@ -11,21 +11,18 @@ from functools import lru_cache
 
 import numpy as np
 
+from harness.score._metric import Scorer
 from harness.score._text import HAN, normalize, tokenize
 
 from harness.score._languages import script_of
 from harness.score._numbers import numbers, numbers_en, numbers_zh, reader_name  # noqa: F401 - numbers_* re-exported
 
 
-class _Ratio:
+class _Ratio(Scorer):
     """Checks whose per-item statistics are (hits, total): the corpus value is
     scale × Σhits / Σtotal, undefined when nothing was counted."""
 
-    names: tuple[str, ...] = ()
     scale = 100.0
-
-    def score(self, stats: np.ndarray) -> dict[str, float]:
-        return self.score_sums(stats.sum(axis=0), len(stats))
 
     def score_sums(self, total: np.ndarray, n: float) -> dict[str, float]:
         return {self.names[0]: float(self.scale * total[0] / total[1]) if n and total[1] else float("nan")}
@@ -49,6 +46,10 @@ class Numbers(_Ratio):
 
     def __init__(self, source_lang: str = "zh", target_lang: str = "en"):
         self.source_lang, self.target_lang = source_lang, target_lang
+
+    @classmethod
+    def for_task(cls, task) -> "Numbers":
+        return cls(task.spec.source_lang, task.spec.target_lang)
 
     def signature(self) -> str:
         return (f"numbers|src:{self.source_lang}:{reader_name(self.source_lang)}:strict"
@@ -98,6 +99,10 @@ class Script(_Ratio):
 
     def __init__(self, target: str = "simplified"):
         self.target = script_of(target) or "simplified"
+
+    @classmethod
+    def for_task(cls, task) -> "Script":
+        return cls(task.spec.target_script or task.spec.target_lang)
 
     def signature(self) -> str:
         if self.target == "traditional":

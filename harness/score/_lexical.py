@@ -14,6 +14,7 @@ from collections import Counter
 
 import numpy as np
 
+from harness.score._metric import Scorer, reference_count
 from harness.score._text import normalize, tokenize, tokenizer_name
 
 
@@ -40,7 +41,7 @@ def rouge_l(target: list[str], pred: list[str]) -> float:
     return _f(lcs / len(pred), lcs / len(target))
 
 
-class Rouge:
+class Rouge(Scorer):
     family = "rouge"
     names = ("rouge1", "rouge2", "rougeL")
 
@@ -65,9 +66,6 @@ class Rouge:
                       max(rouge_l(t, pred) for t in targets)]
         return out
 
-    def score(self, stats: np.ndarray) -> dict[str, float]:
-        return self.score_sums(stats.sum(axis=0), len(stats))
-
     def score_sums(self, total: np.ndarray, n: float) -> dict[str, float]:
         means = total / n * 100 if n else np.full(3, np.nan)
         return dict(zip(self.names, map(float, means)))
@@ -79,9 +77,10 @@ class Rouge:
         return {name: means[:, k] for k, name in enumerate(self.names)}
 
 
-class _Sacre:
-    family = ""
-    names: tuple[str, ...] = ()
+class _Sacre(Scorer):
+    @classmethod
+    def for_task(cls, task) -> "_Sacre":
+        return cls(task.spec.target_lang, reference_count(task))
 
     def __init__(self, lang: str, num_refs: int = 1):
         self.lang = lang
@@ -110,9 +109,6 @@ class _Sacre:
         hyps = [normalize(h, self.lang) for h in hyps]
         streams = [[None if x is None else normalize(x, self.lang) for x in s] for s in streams]
         return np.array(self.metric._extract_corpus_statistics(hyps, streams), dtype=float)
-
-    def score(self, stats: np.ndarray) -> dict[str, float]:
-        return self.score_sums(stats.sum(axis=0), len(stats))
 
     def score_sums(self, total: np.ndarray, n: float) -> dict[str, float]:
         if not n:

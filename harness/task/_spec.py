@@ -15,7 +15,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from harness.core import UserError
 from harness.core import tasks_dir
 
-KNOWN_METRICS = ("rouge", "bleu", "chrf", "length_ratio", "numbers", "script", "key_facts")
 # the languages the scorers know how to read (tokenizer, numbers, script); region codes
 # of Chinese imply a script (zh-TW/zh-HK: Traditional, zh-CN: Simplified)
 KNOWN_LANGS = ("zh", "zh-Hans", "zh-Hant", "zh-CN", "zh-TW", "zh-HK", "en", "ja", "ko")
@@ -115,9 +114,12 @@ class TaskSpec(BaseModel):
     @field_validator("metrics")
     @classmethod
     def _known_metrics(cls, value: list[str]) -> list[str]:
-        unknown = [m for m in value if m not in KNOWN_METRICS]
+        from harness.score import registry
+
+        known = registry.families()
+        unknown = [m for m in value if m not in known]
         if unknown:
-            raise ValueError(f"unknown metric {unknown[0]!r} (known: {', '.join(KNOWN_METRICS)})")
+            raise ValueError(f"unknown metric {unknown[0]!r} (known: {', '.join(known)})")
         return value
 
 

@@ -1,10 +1,11 @@
-"""Every `--flag` and `make` target the README names exists in the CLI / the Makefile."""
+"""Every `--flag`, `make` target, repository path and test the README and the docs/ pages
+name exists; the README fits one screen."""
 
 import re
 
 import click
 
-from conftest import ROOT
+from conftest import DOC_PAGES, ROOT, docs_text
 from harness.cli import main
 
 # flags the README names that belong to another program, with the program
@@ -32,7 +33,8 @@ def make_targets() -> set[str]:
 
 
 def readme() -> str:
-    return (ROOT / "README.md").read_text(encoding="utf-8")
+    """README.md and every docs/ page: a claim is checked wherever it is written."""
+    return docs_text()
 
 
 def test_every_flag_in_the_readme_exists():
@@ -76,3 +78,29 @@ def test_every_test_the_readme_names_exists():
     defined = set(re.findall(r"^def (test_\w+)", "\n".join(sources.values()), re.M))
     missing = sorted(n for n in names if n not in defined)
     assert not missing, f"README names tests that do not exist: {missing}"
+
+
+def test_the_readme_fits_one_screen_and_links_every_page():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(text.split()) <= 800, len(text.split())
+    assert "make eval" in text and "make test" in text
+    linked = set(re.findall(r"\]\((docs/[\w.-]+\.md)\)", text))
+    pages = {f"docs/{p.name}" for p in DOC_PAGES}
+    assert len(pages) >= 10 and pages <= linked, sorted(pages - linked)
+    assert not sorted(p for p in linked if not (ROOT / p).exists()), "README links pages that do not exist"
+
+
+# paths a page names that are made by running something, not stored in the repository
+MADE_BY_RUNS = ("results/", ".venv", ".cache", "runs/", "~/")
+
+
+def test_every_repository_path_the_docs_name_exists():
+    named = set()
+    for span in re.findall(r"`([^`\s]+)`", readme()):
+        if re.fullmatch(r"(harness|tasks|references|bench|tests|docs|\.ci)/[\w./-]*[\w/]", span) \
+                or re.fullmatch(r"[\w-]+\.(toml|yaml)|Makefile", span):
+            named.add(span.split("::")[0])
+    assert "harness/inference/_stats.py" in named and len(named) > 20
+    missing = sorted(p for p in named if not p.startswith(MADE_BY_RUNS) and not (ROOT / p).exists()
+                     and "*" not in p and "<" not in p)
+    assert not missing, f"README or docs/ name paths that do not exist: {missing}"

@@ -329,7 +329,52 @@ def test_a_score_whose_logit_is_undefined_gets_the_raw_interval_cut_to_0_100_and
     assert lo == pytest.approx(73.333 - 4.3027 * 26.667, abs=0.05) and hi == pytest.approx(73.333 + 4.3027 * 26.667, abs=0.05)
     assert st.score_ci(s, blocks, mean_score) == (0.0, 100.0, "jackknife-t-satterthwaite-clipped")
     # a ratio (length_ratio) is not a 0-100 score: raw interval, named as such, not cut
-    assert st.score_ci(s, blocks, mean_score, bounded=False) == (lo, hi, st.CI_METHOD)
+    assert st.score_ci(s, blocks, mean_score, bounds=(None, None)) == (lo, hi, st.CI_METHOD)
+    # open above, closed at 0 (length_ratio, TER): only the impossible part below 0 is cut
+    assert st.score_ci(s, blocks, mean_score, bounds=(0.0, None)) == (0.0, hi, st.RAW_SCORE_CI_METHOD)
     # inside (0, 100) everywhere: the logit interval, unchanged, named as before
     inner = np.array([[60.0], [70.0], [50.0], [65.0], [20.0], [30.0]])
     assert st.score_ci(inner, blocks, mean_score) == (*st.bootstrap_ci(inner, blocks, mean_score), st.SCORE_CI_METHOD)
+
+
+def test_an_open_ended_ratio_gets_its_raw_interval_around_its_value():
+    """length_ratio 0.36 (the issue's case): a ratio near 0 was put through the 0-100 logit
+    and came out as [0.003, 30.17]; on its own raw scale the interval is the jackknife-t's,
+    by hand: blocks score 0.3, 0.4, 0.38 (sums 3/10, 4/10, 3.8/10) → estimate 0.36."""
+    s = np.array([[1.5, 5.0], [1.5, 5.0], [2.0, 5.0], [2.0, 5.0], [1.9, 5.0], [1.9, 5.0]])
+    blocks = list("aabbcc")
+    ratio = lambda total, n: total[0] / total[1] if total[1] else math.nan  # noqa: E731
+    lo, hi, method = st.score_ci(s, blocks, ratio, bounds=(0.0, None))
+    # leave-one-block-out: 7.8/20 = 0.39, 6.8/20 = 0.34, 7/20 = 0.35; mean 0.36
+    loo = np.array([0.39, 0.34, 0.35])
+    half = _satterthwaite_half_width(loo)
+    assert lo == pytest.approx(0.36 - half, abs=1e-9) and hi == pytest.approx(0.36 + half, abs=1e-9)
+    assert lo < 0.36 < hi and hi < 1 and method == st.CI_METHOD
+    # the same statistics read as a 0-100 score would be put on the logit scale instead
+    assert st.score_ci(s, blocks, ratio)[2] == st.SCORE_CI_METHOD
+
+
+def test_a_one_to_five_judge_score_gets_the_logit_scale_of_its_own_range():
+    """Judge scores live on 1-5: the logit of (x-1)/4, so the interval stays inside 1-5."""
+    s = np.array([[4.8, 1], [5.0, 1], [4.9, 1], [4.7, 1], [1.2, 1], [2.0, 1]])
+    blocks = list("aabbcc")
+    mean = lambda total, n: total[0] / total[1] if total[1] else math.nan  # noqa: E731
+    lo, hi, method = st.score_ci(s, blocks, mean, bounds=(1.0, 5.0))
+    assert method == st.SCORE_CI_METHOD and 1.0 < lo < hi < 5.0
+    # by hand: logit((x-1)/4) of the estimate and of each leave-one-block-out score
+    est, loo = s[:, 0].mean(), np.array([(9.6 + 3.2) / 4, (9.8 + 3.2) / 4, (9.8 + 9.6) / 4])
+    lg = lambda x: np.log((x - 1) / (5 - x))  # noqa: E731
+    half = _satterthwaite_half_width(lg(loo))
+    back = lambda y: 1 + 4 / (1 + math.exp(-y))  # noqa: E731
+    assert lo == pytest.approx(back(lg(est) - half), abs=1e-9)
+    assert hi == pytest.approx(back(lg(est) + half), abs=1e-9)
+
+
+def _satterthwaite_half_width(loo: np.ndarray) -> float:
+    """t(df) × jackknife SE, df = (Σz)²/Σz² capped at B-1, with scipy's t quantile."""
+    from scipy.stats import t
+
+    b = len(loo)
+    z = (b - 1) / b * (loo - loo.mean()) ** 2
+    df = min(b - 1.0, max(1.0, z.sum() ** 2 / (z ** 2).sum()))
+    return float(t.ppf(0.975, df) * math.sqrt(z.sum()))

@@ -255,21 +255,24 @@ def test_gemma_beats_the_copy_baseline_on_translation(tmp_path, results):
 def test_local_model_can_judge_offline(tmp_path, results):
     """The embedded chat model as judge: grammar-constrained JSON. A 135M model may still
     loop inside a string until max_tokens; then the item must carry that parse failure, no
-    score, and the reliability row must count it (never a silent 0 or a made-up score)."""
+    score, and the reliability row must count it (never a silent 0 or a made-up score), and eval exits 1
+    because that judge failed on more than --max-error-rate of its requests."""
     items = [{"id": "a", "source": "今天天气很好。", "meta": {"condition": "c"}}]
     refs = [{"id": "a", "references": ["The weather is nice today."]}]
     task = make_task(tmp_path / "t", items, refs, max_tokens=16)
     out = CliRunner().invoke(main, ["eval", "--model", "baseline/copy", "--judge", "local/smollm2-135m",
                                     "--task", str(task), "--no-ci"])
-    assert out.exit_code == 0, out.output
+    assert out.exit_code in (0, 1), out.output
     board = pd.read_csv(results / "leaderboard.csv")
     rel = board[board.model == "judge:local/smollm2-135m"].set_index("metric").value
     assert "judge_self_agreement" in rel
     items_csv = pd.read_csv(next((results / "runs").glob("*/items.csv")), keep_default_na=False)
     failure = items_csv["judge:local/smollm2-135m:failure"].iloc[0]
     score = items_csv["score_judge:local/smollm2-135m:overall"].iloc[0]
-    if failure:
+    if failure:  # every reply failed: above --max-error-rate, so eval says so and exits 1
         assert failure.startswith("parse failure") and score == "", (failure, score)
         assert rel["judge_parse_failure_rate"] == 100.0
+        assert out.exit_code == 1 and "judge local/smollm2-135m" in out.output, out.output
     else:
         assert 1 <= float(score) <= 5 and rel["judge_parse_failure_rate"] == 0.0
+        assert out.exit_code == 0, out.output

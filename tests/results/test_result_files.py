@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from conftest import ROOT
+from conftest import ROOT, docs_text
 from harness.cli import main
 from helpers import make_task
 
@@ -33,7 +33,7 @@ def full_run(tmp_path_factory):
 
 def readme_condition_forms() -> list[str]:
     """The `condition` forms the README's leaderboard column table names, in backticks."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    text = docs_text()
     row = next(line for line in text.splitlines() if line.startswith("| `condition` |"))
     return re.findall(r"`([^`]+)`", row.split("|")[2])
 
@@ -293,7 +293,7 @@ def test_cost_is_zero_for_free_systems_and_empty_only_when_unknown(openai_env, r
 # --- the README's analysis examples -------------------------------------------------------------
 
 def readme_blocks() -> list[tuple[str, str]]:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    text = docs_text()
     return re.findall(r"^```([^\n]*)\n(.*?)^```", text, re.S | re.M)
 
 
@@ -303,15 +303,19 @@ def test_every_readme_code_block_says_its_language():
     assert sum(lang.strip() == "python" for lang, _ in blocks) >= 5
 
 
-def test_every_python_example_in_the_readme_runs_on_a_fresh_run(full_run, monkeypatch, capsys):
+def test_every_python_example_in_the_readme_runs_on_a_fresh_run(full_run, monkeypatch, capsys, tmp_path):
     results, _ = full_run
     monkeypatch.setenv("HARNESS_RESULTS", str(results))
+    monkeypatch.chdir(tmp_path)  # the README's notebook example writes its own results folder here
     scope: dict = {}
     for k, (lang, code) in enumerate(b for b in readme_blocks() if b[0].strip() == "python"):
         exec(compile(code, f"README.md python block {k + 1}", "exec"), scope)  # noqa: S102
         printed = capsys.readouterr().out
         assert printed.strip() and "Empty DataFrame" not in printed, (k + 1, printed)
     assert "baseline/lead" in scope["worst"].model.tolist() + scope["chrf"].model.tolist()
+    # the notebook example: its own results folder, a summary read without opening a file
+    assert (tmp_path / "my-results" / "leaderboard.csv").exists() and scope["run"].n_errors == 0
+    assert set(scope["run"].table().columns) == {"baseline/lead", "baseline/copy"}
 
 
 def test_printed_paths_follow_harness_results(full_run):

@@ -64,7 +64,8 @@ def test_faults_lose_nothing_and_second_run_completes_errors(tmp_path, env, monk
         monkeypatch.setenv("OPENAI_API_BASE", srv.base_url)
         limits = Limits(concurrency=16, timeout=1.0, max_retries=1, backoff_base=0.01, backoff_max=0.05,
                         breaker=1000)
-        run_id, board, rows = run_eval([task], RunOptions(["openai/flaky"], limits=limits, with_ci=False), env)
+        summary = run_eval([task], RunOptions(["openai/flaky"], limits=limits, with_ci=False), env)
+        run_id, rows = summary.run_id, summary.rows
         first = pd.read_csv(env / "runs" / run_id / "items.csv", keep_default_na=False)
         assert len(first) == 200 and first.item_id.is_unique  # none lost, none duplicated
         answered, errored = first[first.error == ""], first[first.error != ""]
@@ -77,8 +78,8 @@ def test_faults_lose_nothing_and_second_run_completes_errors(tmp_path, env, monk
 
         srv.responder = lambda m, b: m[-1]["content"][-40:].upper()
         before = srv.count()
-        run_id2, _, rows2 = run_eval([task], RunOptions(["openai/flaky"], retry_errors=True, limits=limits,
-                                                        with_ci=False), env)
+        summary2 = run_eval([task], RunOptions(["openai/flaky"], retry_errors=True, limits=limits, with_ci=False), env)
+        run_id2, rows2 = summary2.run_id, summary2.rows
         assert srv.count() - before == len(errored)  # only the errored items were asked again
         second = pd.read_csv(env / "runs" / run_id2 / "items.csv", keep_default_na=False)
         assert (second.error == "").all() and len(second) == 200

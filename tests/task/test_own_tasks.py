@@ -195,9 +195,9 @@ def test_lexical_metrics_match_across_scripts_and_only_the_script_check_tells_th
 
 
 def test_wrong_script_share_ranks_lower_first():
-    from harness.score._registry import LOWER_IS_BETTER
+    from harness.score import registry
 
-    assert "wrong_script_share" in LOWER_IS_BETTER
+    assert registry.lower_is_better("wrong_script_share")
     import pandas as pd
 
     import harness.results._pairwise as comparisons
@@ -749,18 +749,18 @@ def readme_files() -> dict[str, str]:
     """The files the README's "Add your own task" shows, by path (```lang file=PATH blocks)."""
     import re
 
-    from conftest import ROOT
+    from conftest import docs_text
 
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    text = docs_text()
     section = text[text.index("## Add your own task"):]
     section = section[:section.index("\n## ", 5)]
     return {m.group(1): m.group(2) for m in re.finditer(r"```\w+ file=(\S+)\n(.*?)```", section, re.S)}
 
 
 def readme_section() -> str:
-    from conftest import ROOT
+    from conftest import docs_text
 
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    text = docs_text()
     section = text[text.index("## Add your own task"):]
     return section[:section.index("\n## ", 5)]
 
