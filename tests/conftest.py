@@ -43,3 +43,23 @@ def run_cli(*args, env=None, cwd=ROOT, timeout=600):
     full_env = {k: v for k, v in {**os.environ, **(env or {})}.items() if v is not None}
     return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=cwd, env=full_env,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def cli(*args, env=None, cwd=ROOT, timeout=None):
+    """Run the harness CLI in this process (same result fields as run_cli: returncode, stdout,
+    stderr). For tests about what the CLI says and exits with, not about the process itself
+    (signals, fresh imports, file modes): it saves the ~3 s each subprocess spends importing
+    litellm and pandas. `timeout` is accepted so call sites can swap freely; it is not enforced."""
+    import subprocess
+
+    from click.testing import CliRunner
+
+    from harness.cli import main
+
+    before = os.getcwd()
+    os.chdir(cwd)
+    try:
+        got = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+    finally:
+        os.chdir(before)
+    return subprocess.CompletedProcess(["harness", *args], got.exit_code, got.stdout, got.stderr)
