@@ -55,3 +55,23 @@ def docs_text() -> str:
 
     pages = [re.sub(r"\A# ", "## ", p.read_text(encoding="utf-8")) for p in DOC_PAGES]
     return "\n\n".join([(ROOT / "README.md").read_text(encoding="utf-8"), *pages])
+
+
+def cli(*args, env=None, cwd=ROOT, timeout=None):
+    """Run the harness CLI in this process (same result fields as run_cli: returncode, stdout,
+    stderr). For tests about what the CLI says and exits with, not about the process itself
+    (signals, fresh imports, file modes): it saves the ~3 s each subprocess spends importing
+    litellm and pandas. `timeout` is accepted so call sites can swap freely; it is not enforced."""
+    import subprocess
+
+    from click.testing import CliRunner
+
+    from harness.cli import main
+
+    before = os.getcwd()
+    os.chdir(cwd)
+    try:
+        got = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+    finally:
+        os.chdir(before)
+    return subprocess.CompletedProcess(["harness", *args], got.exit_code, got.stdout, got.stderr)

@@ -86,7 +86,10 @@ class FakeServer:
 
         self.httpd = _Server(("127.0.0.1", port), Handler)
         self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # shutdown() waits for serve_forever's next poll: the default 0.5 s poll cost every
+        # test that starts a server half a second at teardown
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02},
+                                       daemon=True)
 
     @property
     def base_url(self) -> str:

@@ -14,7 +14,7 @@ import time
 import pandas as pd
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, cli, run_cli
 from fakeserver import FakeServer
 from helpers import make_task, simple_items
 
@@ -79,7 +79,7 @@ BAD_VALUES = [
 @pytest.mark.parametrize("args,needle", BAD_VALUES, ids=[" ".join(a) for a, _ in BAD_VALUES])
 def test_bad_cli_value_is_one_line_exit_2(task, tmp_path, srv, args, needle):
     started = time.monotonic()
-    out = run_cli("eval", "--model", "openai/m", "--task", str(task), *args, env=env_for(tmp_path / "r", srv),
+    out = cli("eval", "--model", "openai/m", "--task", str(task), *args, env=env_for(tmp_path / "r", srv),
                   timeout=60)
     one_error_line(out, 2, needle)
     assert srv.count() == 0 and time.monotonic() - started < 30  # rejected before any call, at once
@@ -112,12 +112,12 @@ def test_tpm_spaces_the_requests(tmp_path, workers):
 
 def test_other_commands_validate_their_numbers(tmp_path):
     env = {"HARNESS_RESULTS": str(tmp_path / "r")}
-    one_error_line(run_cli("meta-eval", "--segments", "0", env=env, timeout=60), 2, "--segments")
-    one_error_line(run_cli("baseline", "update", "--limit", "-4", env=env, timeout=60), 2, "--limit")
-    one_error_line(run_cli("compare", "--models", "a/x", "b/", "--judge", "j/k", env=env, timeout=60), 2, "b/")
-    one_error_line(run_cli("cache", "clear", "--model", "openai/", env=env, timeout=60), 2, "openai/")
-    one_error_line(run_cli("evl", env=env, timeout=60), 2, "No such command 'evl'")
-    bare = run_cli(env=env, timeout=60)  # no command at all: the help, not an error
+    one_error_line(cli("meta-eval", "--segments", "0", env=env, timeout=60), 2, "--segments")
+    one_error_line(cli("baseline", "update", "--limit", "-4", env=env, timeout=60), 2, "--limit")
+    one_error_line(cli("compare", "--models", "a/x", "b/", "--judge", "j/k", env=env, timeout=60), 2, "b/")
+    one_error_line(cli("cache", "clear", "--model", "openai/", env=env, timeout=60), 2, "openai/")
+    one_error_line(cli("evl", env=env, timeout=60), 2, "No such command 'evl'")
+    bare = cli(env=env, timeout=60)  # no command at all: the help, not an error
     assert bare.returncode == 0 and "Usage:" in bare.stdout and "eval" in bare.stdout
 
 
