@@ -56,14 +56,17 @@ class Thresholds(BaseModel):
         return out
 
     def of(self, metric: str) -> float:
-        """Threshold in points for a reported metric name: gate.yaml's, else the metric's
-        own (its record in the registry), else gate.yaml's `default`."""
+        """Threshold in points for a reported metric name: gate.yaml's for that name, else
+        gate.yaml's `default` when the file sets one, else the metric's own (its record in
+        the registry), else 1.0."""
         from harness.score import registry
 
         if metric.startswith(JUDGE_KEY + ":"):
             return self.metrics.get(JUDGE_KEY, self.default)
+        if metric in self.metrics:
+            return self.metrics[metric]
         own = registry.metric(metric).threshold
-        return self.metrics.get(metric, self.default if own is None else own)
+        return self.default if "default" in self.model_fields_set or own is None else own
 
 
 def _parses(text: str) -> bool:

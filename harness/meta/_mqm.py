@@ -148,7 +148,8 @@ def default_scorers() -> dict[str, object]:
     from harness.score import registry
 
     task = SimpleNamespace(spec=SimpleNamespace(source_lang="zh", target_lang="en", target_script=None), items=[])
-    return {f: registry.make(f, task) for f in registry.families() if not registry.entry(f).needs}
+    return {f: registry.make(f, task) for f in registry.families()
+            if not registry.entry(f).needs and registry.entry(f).in_meta}
 
 
 class GivenScores(Scorer):

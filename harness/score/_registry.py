@@ -20,6 +20,7 @@ class Entry:
     metrics: tuple[Metric, ...]
     headline: str  # the reported name a task's tables lead with when this family is listed first
     needs: tuple[str, ...]  # what items must carry beyond references ("key_facts"), or "chinese_target"
+    in_meta: bool = True  # scored by default in meta-evaluation (`harness meta-eval`)
 
     def scorer_class(self):
         module, cls = self.where.split(":")
@@ -31,11 +32,11 @@ _METRICS: dict[str, Metric] = {}
 
 
 def register(family: str, where: str, *metrics: Metric, headline: str | None = None,
-             needs: tuple[str, ...] = ()) -> None:
+             needs: tuple[str, ...] = (), in_meta: bool = True) -> None:
     """Make `family` usable in task files; its scorer reports `metrics` (one record each)."""
     if not metrics:
         raise ValueError(f"{family}: a scorer reports at least one metric")
-    _FAMILIES[family] = Entry(family, where, metrics, headline or metrics[0].name, needs)
+    _FAMILIES[family] = Entry(family, where, metrics, headline or metrics[0].name, needs, in_meta)
     for m in metrics:
         reported(m)
 
@@ -52,8 +53,11 @@ register("rouge", "_lexical:Rouge", Metric("rouge1", threshold=1.0), Metric("rou
          Metric("rougeL", threshold=1.0), headline="rougeL")
 register("bleu", "_lexical:Bleu", Metric("bleu", threshold=1.5))
 register("chrf", "_lexical:Chrf", Metric("chrf", threshold=1.0))
+# in_meta=False: sacrebleu's TER is a pure-Python edit distance, and over the MQM set's
+# systems × segments × references it would add ~25 s to every `harness meta-eval`
 register("ter", "_ter:Ter", Metric("ter", better="lower", bounds=(0.0, None), gated=False,
-                                   why_ungated="ter is reported, not gated: bleu and chrf gate the same outputs"))
+                                   why_ungated="ter is reported, not gated: bleu and chrf gate the same outputs"),
+         in_meta=False)
 register("length_ratio", "_checks:LengthRatio",
          Metric("length_ratio", better=1.0, bounds=(0.0, None), gated=False,
                 why_ungated="length_ratio is best at 1.0 and is not gated"))

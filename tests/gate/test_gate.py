@@ -282,6 +282,13 @@ def test_threshold_errors_name_the_line():
         p.write_text("alpha: 0.05\ndefault: 1\nmetrics:\n  chrf: 1\n  rougeL: 2\n  judge: 0.2\n")
         th = load_thresholds(p)
         assert th.of("rougeL") == 2 and th.of("bleu") == 1 and th.of("judge:openai/j:overall") == 0.2
+        # no `default` in the file: a metric it does not name uses its record's threshold
+        from harness.score import registry
+
+        p.write_text("alpha: 0.05\nmetrics:\n  chrf: 1\n")
+        th = load_thresholds(p)
+        assert th.of("bleu") == registry.metric("bleu").threshold == 1.5 and th.of("chrf") == 1
+        assert th.of("some_unregistered_metric") == 1.0
 
 
 def test_the_committed_gate_yaml_is_valid():

@@ -89,12 +89,14 @@ def test_a_metric_added_as_the_docs_say_reaches_leaderboard_gate_and_report(calm
         assert "| openai/mt | mt | calm\\_share |" in summary.read_text()
 
         # the edit that makes every answer shout: calm_share drops 100 points, past its own
-        # threshold of 5 (gate.yaml names none for it), and the gate fails on it
+        # threshold of 5.00 (a thresholds file naming neither it nor a default), and the gate fails on it
         (tasks / "prompt.j2").write_text("Excitedly translate: {{ source }}", encoding="utf-8")
-        out = invoke("check", "--baseline", base, "--summary", summary)
+        own = tmp_path / "gate.yaml"
+        own.write_text("alpha: 0.05\n", encoding="utf-8")
+        out = invoke("check", "--baseline", base, "--thresholds", own, "--summary", summary)
         assert out.exit_code == 1, out.output
         line = next(x for x in summary.read_text().splitlines() if x.startswith("| openai/mt | mt | calm\\_share |"))
-        assert "regressed" in line and "5" in line
+        assert "regressed" in line and "| 5.00 |" in line
 
         html = tmp_path / "report.html"
         out = invoke("report", "--out", html)
