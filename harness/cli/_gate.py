@@ -28,7 +28,7 @@ def check(baseline_path, thresholds, models, summary) -> None:
     from harness.gate import check as run_check
     from harness.gate import read_baseline
     from harness.gate import default_thresholds_path, load_thresholds
-    from harness.gate import md, render
+    from harness.gate import md, plain, render
     from harness.task import load_tasks
 
     summary = Path(summary) if summary else results_dir() / "check.md"
@@ -42,7 +42,7 @@ def check(baseline_path, thresholds, models, summary) -> None:
         _write_summary(summary, f"## harness check: ❌ could not run\n\nerror: {md(str(exc), 2000)}\n")
         raise
     comment, full = render(result, str(full_path))
-    click.echo(comment)
+    click.echo(plain(result, str(summary)))
     for f in result.failures:
         click.echo(f"error: {f.model} {f.task}: {f.n_errors} of {f.n_items} item(s) without an answer "
                    f"({f.what}); first {f.first_item}: {f.first_error}", err=True)

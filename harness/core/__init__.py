@@ -9,6 +9,7 @@ _WHERE = {
     'ITEM_COLUMNS': ('_schema', 'ITEM_COLUMNS'),
     'LEADERBOARD_SCHEMA_VERSION': ('_schema', 'LEADERBOARD_SCHEMA_VERSION'),
     'ROOT': ('_paths', 'ROOT'),
+    'schema': ('_schema', None),
     'TASKS': ('_paths', 'TASKS'),
     'UserError': ('_errors', 'UserError'),
     'atomic_write_csv': ('_io', 'atomic_write_csv'),

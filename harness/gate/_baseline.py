@@ -15,11 +15,10 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.core import UserError
+from harness.core import UserError, schema
 
-BASELINE_COLUMNS = ["schema_version", "model", "task", "item_id", "condition", "block", "prompt_hash", "output",
-                    "scores"]
-SCHEMA_VERSION = 1
+BASELINE_COLUMNS = list(schema.BASELINE.columns)
+SCHEMA_VERSION = schema.BASELINE.version
 
 
 @dataclass

@@ -25,10 +25,7 @@ _BIDI = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068
 
 def md(text, limit: int = FIELD_CHARS) -> str:
     """One line of plain text, safe anywhere in GitHub Markdown, including a table cell."""
-    text = " ".join(str(text).split())  # newlines (and U+2028/2029) would end the cell or the list item
-    text = "".join(c for c in text if unicodedata.category(c) != "Cc").translate(_BIDI)
-    if len(text) > limit:
-        text = text[:limit] + "…"
+    text = _one(text, limit)  # newlines (and U+2028/2029) would end the cell or the list item
     text = _PUNCT.sub(r"\\\1", text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = text.replace("@", "@" + _JOIN).replace("#", "#" + _JOIN)
@@ -45,6 +42,11 @@ def _num(v: float, fmt: str = "{:.2f}") -> str:
 
 
 def _headline(result) -> str:
+    return "## " + headline(result)
+
+
+def headline(result) -> str:
+    """The verdict in one line of plain text."""
     parts = []
     if result.regressions:
         parts.append(f"{len(result.regressions)} regression(s)")
@@ -54,11 +56,76 @@ def _headline(result) -> str:
         n = sum(f.n_errors for f in result.failures)
         parts.append(f"{n} item(s) without an answer: the gate cannot see them")
     if parts:
-        return "## harness check: ❌ " + "; ".join(parts)
+        return "harness check: ❌ " + "; ".join(parts)
     if result.tests and not any(math.isfinite(t.mdd) for t in result.tests):
-        return ("## harness check: ✅ no regression, but this baseline cannot detect one: too few blocks "
+        return ("harness check: ✅ no regression, but this baseline cannot detect one: too few blocks "
                 "for any test to reach significance (see *detectable drop*)")
-    return "## harness check: ✅ no regression"
+    return "harness check: ✅ no regression"
+
+
+def _requests(result) -> str:
+    return (f"{result.n_requests} requests: {result.n_called} sent to a model, "
+            f"{result.n_requests - result.n_called} answered from the cache")
+
+
+def plain(result, summary_path: str | None = None, width: int = 80) -> str:
+    """The check for a terminal or a CI log: plain text within `width` columns (the Markdown
+    comment goes to a file). Outside text is cut to one line without control characters."""
+    import textwrap
+
+    def line(text: str, indent: str = "") -> list[str]:
+        return textwrap.wrap(text, width, initial_indent=indent, subsequent_indent=indent + "    ",
+                             break_on_hyphens=False) or [""]
+
+    m = sum(1 for t in result.tests if not math.isnan(t.p_value))
+    out = line(headline(result))
+    out += line(f"{_requests(result)}. "
+                f"Each metric: a one-sided paired randomization test over source blocks, Holm over {m} "
+                f"test(s) at α = {result.alpha}; a regression is significant and larger than its threshold.")
+    if result.failures:
+        out += ["", "Items without an answer (the check fails until they are answered):"]
+        for f in result.failures:
+            out += line(f"{_one(f.model)} · {_one(f.task)} ({_one(f.what)}): {f.n_errors} of {f.n_items} failed; "
+                        f"first, {_one(f.first_item)}: {_one(f.first_error, 200)}", "  ")
+    if result.drift:
+        out += ["", "Scoring changed (review, then `harness baseline update`):"]
+        for d in result.drift:
+            out += line(f"{_one(d.task)} · {_one(d.metric)}: {d.n} item(s) differ (first: {_num(d.old)} → "
+                        f"{_num(d.new)})", "  ")
+    out += ["", "Prompts changed:" + ("" if result.prompts_changed else " none")]
+    for task, old, new, prompt in result.prompts_changed:
+        out += line(f"{_one(task)}: {_one(', '.join(old))} → {_one(new)} ({_one(prompt)})", "  ")
+    groups: dict[tuple[str, str], list] = {}
+    for t in sorted(result.tests, key=lambda t: (not t.regressed, not t.significant, t.task, t.model, t.metric)):
+        groups.setdefault((t.model, t.task), []).append(t)
+    out += ["", "after − before, per model and task:" if groups else "No test could be run."]
+    for (model, task), tests in groups.items():
+        out += line(f"{_one(model)} · {_one(task)}", "  ")
+        for t in tests:
+            ci = f" [{_num(t.ci_low, '{:+.2f}')}, {_num(t.ci_high, '{:+.2f}')}]" if not math.isnan(t.ci_low) else ""
+            flag = "REGRESSED" if t.regressed else ("worse, within threshold" if t.significant else "ok")
+            mdd = _num(t.mdd) + ("†" if t.mdd_basis == "unrelated" and math.isfinite(t.mdd) else "")
+            out += line(f"{flag}: {_one(t.metric)} {_num(t.before)} → {_num(t.after)}, Δ {_num(t.diff, '{:+.2f}')}"
+                        f"{ci}, p {_num(t.p_value, '{:.3f}')} (Holm {_num(t.p_holm, '{:.3f}')}), threshold "
+                        f"{_num(t.threshold)}, detectable drop {mdd}, n {t.n}", "    ")
+    if result.worst:
+        out += ["", "Worst items:"]
+        for w in result.worst:
+            deltas = ", ".join(f"{_one(name)} {d:+.1f}" for name, d in w.deltas.items())
+            out += line(f"{_one(w.model)} · {_one(w.task)} · {_one(w.item)} ({deltas})", "  ")
+            out += line(f"before: {_one(w.before, TEXT_CHARS)}", "    ")
+            out += line(f"after: {_one(w.after, TEXT_CHARS)}", "    ")
+    if summary_path:  # on a line of its own, unwrapped, so it can be copied
+        out += ["", "Markdown for the pull request:", _one(summary_path, 1000)]
+    return "\n".join(out)
+
+
+def _one(text, limit: int = FIELD_CHARS) -> str:
+    """Outside text on one terminal line: no control characters (no escape sequences), no
+    bidirectional overrides, cut at `limit`."""
+    text = " ".join(str(text).split())
+    text = "".join(c for c in text if unicodedata.category(c) != "Cc").translate(_BIDI)
+    return text[:limit] + "…" if len(text) > limit else text
 
 
 def _test_row(t) -> str:
@@ -79,7 +146,7 @@ def render(result, full_path: str | None = None, limit: int = MAX_CHARS) -> tupl
         units.append((order, priority, section, text))
 
     add(0, 0, "", _headline(result) + "\n\n" + (
-        f"{result.n_requests} requests, {result.n_called} sent to a model (the rest from the cache). "
+        f"{_requests(result)}. "
         f"Each (model, task, metric) asks whether *after is worse than before*: a one-sided paired "
         f"randomization test over source blocks, Holm-corrected over the {m} tests of this check at "
         f"α = {result.alpha}. A metric regresses when that test is significant **and** the drop is larger "

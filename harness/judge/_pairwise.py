@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 
 from harness import inference as st
-from harness.core import LEADERBOARD_SCHEMA_VERSION as SCHEMA_VERSION
+from harness.core import schema
 from harness.judge._asking import ask_parsed
 from harness.judge._parse import parse_pairwise
 from harness.judge._prompts import load_rubric, pairwise_request
@@ -96,7 +96,7 @@ def compare(task, outputs_a: dict[str, str], outputs_b: dict[str, str], model_a:
     wins, losses, ties = (stats.sum(axis=0) if n else np.zeros(3))
     tally.compared, tally.consistent = len(consistent), int(sum(consistent))
     consistency = tally.consistency
-    row = {"schema_version": SCHEMA_VERSION, "task": task.id, "condition": "all", "metric": judge_metric(judge, "pairwise"),
+    row = {"schema_version": schema.JUDGE_PAIRWISE.version, "task": task.id, "condition": "all", "metric": judge_metric(judge, "pairwise"),
            "model_a": model_a, "model_b": model_b,
            "value_a": round(100 * wins / n, 4) if n else math.nan,
            "value_b": round(100 * losses / n, 4) if n else math.nan,

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from harness.core import LEADERBOARD_SCHEMA_VERSION as SCHEMA_VERSION
+from harness.core import schema
 from harness.judge._pairwise import PairwiseTally
 from harness.judge._parse import cause_of, failure_note
 from harness.judge._pointwise import Judged
@@ -60,7 +60,7 @@ def reliability_rows(judge: str, task, judged_by_model: dict[str, Judged], chrf_
         found["judge_position_consistency"] = (pairwise.consistency, pairwise.compared,
                                                pairwise.asked - pairwise.compared, pairwise.failure_note())
     sig = f"judge-reliability|{judge_metric(judge)}|repeat:{REPEAT_ITEMS}-items|spearman:item-chrf"
-    return [{"schema_version": SCHEMA_VERSION, "model": judge_metric(judge), "task": task.id, "condition": "all",
+    return [{"schema_version": schema.LEADERBOARD.version, "model": judge_metric(judge), "task": task.id, "condition": "all",
              "metric": k, "value": round(v, 4) if not math.isnan(v) else math.nan, "ci_low": math.nan,
              "ci_high": math.nan, "n": n, "n_errors": n_err, "signature": sig, "prompt_hash": "", "run_id": run_id,
              "created_at": created, "note": note} for k, (v, n, n_err, note) in found.items()]
@@ -70,7 +70,7 @@ def position_row(judge: str, task_id: str, tally: PairwiseTally, created: str) -
     """The judge_position_consistency row `harness compare` writes (n = pairs compared)."""
     note = tally.failure_note()
     value = tally.consistency
-    return {"schema_version": SCHEMA_VERSION, "model": judge_metric(judge), "task": task_id, "condition": "all",
+    return {"schema_version": schema.LEADERBOARD.version, "model": judge_metric(judge), "task": task_id, "condition": "all",
             "metric": "judge_position_consistency", "value": round(value, 4) if not math.isnan(value) else math.nan,
             "ci_low": math.nan, "ci_high": math.nan, "n": tally.compared, "n_errors": tally.asked - tally.compared,
             "signature": f"judge-reliability|{judge_metric(judge)}|pairwise-both-orders", "prompt_hash": "",

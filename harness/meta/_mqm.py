@@ -32,15 +32,14 @@ import numpy as np
 
 from harness import inference as st
 from harness.core import UserError
-from harness.core import TASKS
+from harness.core import TASKS, schema
 from harness.task import Item
 from harness.score import JUDGE_PREFIX, Scorer
 
-SCHEMA_VERSION = 2  # 2: `segments` and `note` columns
+SCHEMA_VERSION = schema.META.version
 DATASET = "mqm_ted_zhen"
 DATA = TASKS / "meta" / DATASET / f"{DATASET}.tsv"
-COLUMNS = ["schema_version", "dataset", "reference", "metric", "level", "variant", "statistic", "value",
-           "ci_low", "ci_high", "n", "segments", "signature", "note"]
+COLUMNS = list(schema.META.columns)
 KEY = ["reference", "metric", "level", "variant", "statistic"]
 HUMAN = {"ref": "ref.A", "refB": "ref.B"}  # name in the file -> name in the published table
 SPAN = re.compile(r"</?v>")

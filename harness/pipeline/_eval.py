@@ -201,7 +201,8 @@ def run_eval(tasks: list[Task], opts: RunOptions, results: Path) -> "RunSummary"
             board_rows.extend(reliability_rows(j, task, by_model, chrf_by_model, run_id, created, pooled_tally))
     run_dir = results / "runs" / run_id
     metric_cols = sorted({k for r in all_items for k in r if k.startswith(("score_", JUDGE_PREFIX))})
-    atomic_write_csv(pd.DataFrame(all_items), run_dir / "items.csv", ITEM_COLUMNS + metric_cols)
+    frame = pd.DataFrame(all_items, columns=ITEM_COLUMNS + metric_cols)
+    atomic_write_csv(frame, run_dir / "items.csv", ITEM_COLUMNS + metric_cols)
     atomic_write_text(run_dir / "run.json", json.dumps(
         {"run_id": run_id, "created_at": created, "models": opts.models, "judges": opts.judges,
          "tasks": [t.id for t in tasks], "limit": opts.limit, "prompt_hashes": {t.id: t.prompt_hash for t in tasks},
@@ -219,9 +220,11 @@ def run_eval(tasks: list[Task], opts: RunOptions, results: Path) -> "RunSummary"
         from harness.results import merge_judge_pairwise
 
         merge_judge_pairwise(results, [r["row"] for r in judge_rows])
-    from harness.results import refresh
+    from harness.results import as_read, record_run, refresh
 
-    pairwise, wide = refresh(results, tasks, scored_all)
+    record_run(results, run_id, frame)  # before the refresh: it reads the index
+    fresh = dict(iter(as_read(frame).groupby(["model", "task"], sort=False))) if len(frame) else {}
+    pairwise, wide = refresh(results, tasks, scored_all, fresh)
     from harness.pipeline._summary import RunSummary
 
     return RunSummary(run_id, run_dir, results / "leaderboard.csv", [t.id for t in tasks], opts.models, opts.judges,

@@ -23,17 +23,14 @@ import numpy as np
 
 from harness import inference as st
 from harness.score import registry
-from harness.core import LEADERBOARD_SCHEMA_VERSION, atomic_write_csv, locked
+from harness.core import atomic_write_csv, locked, schema
 
-SCHEMA_VERSION = LEADERBOARD_SCHEMA_VERSION
-LEADERBOARD_COLUMNS = ["schema_version", "model", "task", "condition", "metric", "value", "ci_low", "ci_high",
-                       "n", "n_errors", "item_set", "sample", "signature", "prompt_hash", "cost_basis", "run_id",
-                       "created_at", "note"]
+SCHEMA_VERSION = schema.LEADERBOARD.version
+LEADERBOARD_COLUMNS = list(schema.LEADERBOARD.columns)
 # A run replaces only rows of the same prompt and items: other prompt versions and samples stay.
 KEY = ["model", "task", "condition", "metric", "prompt_hash", "item_set"]
 VERSION = ["prompt_hash", "sample"]  # what one version of a (model, task) is
-TEXT_COLUMNS = ["model", "task", "condition", "metric", "item_set", "sample", "signature", "prompt_hash",
-                "cost_basis", "run_id", "created_at", "note"]
+TEXT_COLUMNS = schema.LEADERBOARD.raw_text
 TAGS = ("origin", "script", "genre")
 ACCOUNTING_SIGNATURE = "accounting|harness"
 NOISY, CLEANED = "noisy-script", "noisy-script-cleaned"

@@ -22,27 +22,13 @@ from pathlib import Path
 import numpy as np
 
 from harness import inference as st
-from harness.core import atomic_write_csv, locked
+from harness.core import atomic_write_csv, locked, schema
+from harness.results._runs import Latest, latest_runs, outputs_digest, read_items
 from harness.results._leaderboard import ACCOUNTING_SIGNATURE, SCHEMA_VERSION, item_set_id, metric_fn, now, pooled_rule
 from harness.score import JUDGE_PREFIX
 
-PAIRWISE_COLUMNS = ["schema_version", "task", "condition", "metric", "model_a", "model_b", "value_a", "value_b",
-                    "diff", "diff_ci_low", "diff_ci_high", "p_value", "significant", "n", "blocks", "item_set",
-                    "method", "signature", "inputs", "prompt_hash_a", "prompt_hash_b", "item_set_a", "item_set_b",
-                    "run_id_a", "run_id_b", "created_at"]
+PAIRWISE_COLUMNS = list(schema.PAIRWISE.columns)
 ALPHA = 0.05
-
-
-def latest_outputs(results: Path) -> dict[tuple[str, str], "pd.DataFrame"]:  # noqa: F821
-    """(model, task) -> the item rows of the latest run that evaluated it."""
-    import pandas as pd
-
-    latest: dict[tuple[str, str], pd.DataFrame] = {}
-    for path in sorted((results / "runs").glob("*/items.csv")):
-        df = pd.read_csv(path, keep_default_na=False, dtype={c: str for c in ("item_id", "output", "error", "prompt_hash", "run_id", "block")})
-        for (model, task), rows in df.groupby(["model", "task"], sort=False):
-            latest[(model, task)] = rows
-    return latest
 
 
 @dataclass
@@ -68,6 +54,10 @@ class ModelStats:
 def fingerprint(task, rows: "pd.DataFrame", scorers: dict) -> str:  # noqa: F821
     """What a model's statistics and tests depend on: its outputs and errors, the task's
     items and references, the scorers' signatures and the statistics' methods."""
+    return _fingerprint(task, scorers, outputs_digest(rows.item_id, rows.output, rows.error))
+
+
+def _fingerprint(task, scorers: dict, digest: str) -> str:
     h = hashlib.sha1()
     h.update(f"{task.id}|{SCHEMA_VERSION}|{st.CI_METHOD}|{st.SCORE_CI_METHOD}|{st.RESAMPLES}|{st.SEED}|"
              f"{st.EXACT_MAX_BLOCKS}".encode())
@@ -75,8 +65,7 @@ def fingerprint(task, rows: "pd.DataFrame", scorers: dict) -> str:  # noqa: F821
         h.update(f"\x1d{family}:{scorers[family].signature()}".encode())
     for it in task.items:
         h.update(f"\x1d{it.id}\x1f{it.block}\x1f{it.condition}\x1f{chr(31).join(it.references)}".encode())
-    for i, o, e in zip(rows.item_id, rows.output, rows.error):
-        h.update(f"\x1e{i}\x1f{bool(e)}\x1f{o if not e else ''}".encode())
+    h.update(f"\x1e{digest}".encode())
     return h.hexdigest()[:20]
 
 
@@ -96,13 +85,8 @@ def model_stats(task, rows: "pd.DataFrame", scorers: dict, scored=None,  # noqa:
         where = {i: k for k, i in enumerate(scored.item_ids)}
         order = np.array([where[i] for i in ids], dtype=int)
         stats = {f: scored.stats[f][order] for f in scorers}
-    elif path is not None and path.exists():
-        try:
-            with np.load(path) as z:
-                if all(f"stats:{f}" in z for f in scorers) and list(z["ids"]) == ids:
-                    stats = {f: z[f"stats:{f}"] for f in scorers}
-        except (OSError, ValueError, KeyError):
-            stats = None  # a damaged cache file is recomputed, never trusted
+    elif path is not None:
+        stats = _load_stats(path, ids, scorers)
     if stats is None:
         items = {it.id: it for it in task.items}
         its = [items[i] for i in ids]
@@ -112,6 +96,34 @@ def model_stats(task, rows: "pd.DataFrame", scorers: dict, scored=None,  # noqa:
         _save_stats(path, ids, stats)
     first = lambda col: str(rows[col].iloc[0]) if col in rows and len(rows) else ""  # noqa: E731
     return ModelStats(item_set_id(asked), ids, stats, fp, tuple(asked), first("prompt_hash"), first("run_id"))
+
+
+def cached_model_stats(task, latest: Latest, scorers: dict, cache: Path | None) -> ModelStats | None:
+    """A model's statistics from the run index and the statistics cache alone, without reading
+    its items.csv; None when the cache does not hold exactly its outputs."""
+    if cache is None:
+        return None
+    fp = _fingerprint(task, scorers, latest.digest)
+    answered = set(latest.answered)
+    ids = [it.id for it in task.items if it.id in answered]
+    stats = _load_stats(cache / f"{fp}.npz", ids, scorers)
+    if stats is None:
+        return None
+    known = {it.id for it in task.items}
+    asked = [i for i in latest.asked if i in known]
+    return ModelStats(item_set_id(asked), ids, stats, fp, tuple(asked), latest.prompt_hash, latest.run_id)
+
+
+def _load_stats(path: Path, ids: list[str], scorers: dict) -> dict[str, np.ndarray] | None:
+    if not path.exists():
+        return None
+    try:
+        with np.load(path) as z:
+            if all(f"stats:{f}" in z for f in scorers) and list(z["ids"]) == ids:
+                return {f: z[f"stats:{f}"] for f in scorers}
+    except (OSError, ValueError, KeyError):  # a damaged cache file (truncated, not an npz, a key gone)
+        return None  # is recomputed by the caller, never trusted
+    return None
 
 
 class _Rows:
@@ -127,17 +139,10 @@ def stored_stats(task, item_ids: list[str], outputs: list[str], errors: list[str
     exactly these outputs (the same fingerprint as `model_stats`: outputs, errors, items,
     references, scorer signatures), or None. A fully cached re-run scores nothing again."""
     path = cache / f"{fingerprint(task, _Rows(item_ids, outputs, errors), scorers)}.npz"
-    if not path.exists():
-        return None
     answered = {i for i, e in zip(item_ids, errors) if not e}
     ids = [it.id for it in task.items if it.id in answered]
-    try:
-        with np.load(path) as z:
-            if all(f"stats:{f}" in z for f in scorers) and list(z["ids"]) == ids:
-                return ids, {f: z[f"stats:{f}"] for f in scorers}
-    except (OSError, ValueError, KeyError):  # a damaged cache file (truncated, not an npz, a key gone)
-        return None  # is recomputed by the caller, never trusted
-    return None
+    stats = _load_stats(path, ids, scorers)
+    return None if stats is None else (ids, stats)
 
 
 def _save_stats(path: Path, ids: list[str], stats: dict[str, np.ndarray]) -> None:
@@ -153,19 +158,26 @@ def _pair_inputs(ma: ModelStats, mb: ModelStats) -> str:
     return hashlib.sha1(f"{ma.fingerprint}|{mb.fingerprint}".encode()).hexdigest()[:12]
 
 
+def task_scorers(task) -> dict:
+    from harness.score import registry
+
+    return {m: registry.make(m, task) for m in task.spec.metrics}
+
+
 def pairwise_rows(task, outputs: dict[str, "pd.DataFrame"], created: str,  # noqa: F821
-                  scored: dict | None = None, cache: Path | None = None, previous: dict | None = None) -> list[dict]:
+                  scored: dict | None = None, cache: Path | None = None, previous: dict | None = None,
+                  known: dict[str, ModelStats] | None = None) -> list[dict]:
     """Every pair of models asked the same items: one row per view, metric and pair.
     `scored`: model -> this run's `Scored` for the task, reused instead of re-scoring;
     `cache`: folder of cached per-item statistics; `previous`: (model_a, model_b, inputs)
-    -> rows of an earlier refresh, reused when neither model's fingerprint changed."""
-    from harness.score import registry
-
+    -> rows of an earlier refresh, reused when neither model's fingerprint changed; `known`:
+    model -> statistics already at hand (from the run index and the cache), in place of rows."""
     items = {it.id: it for it in task.items}
-    scorers = {m: registry.make(m, task) for m in task.spec.metrics}
+    scorers = task_scorers(task)
     per_model = {m: model_stats(task, df, scorers, (scored or {}).get(m), cache) for m, df in outputs.items()}
+    per_model.update(known or {})
     rows = []
-    for a, b in itertools.combinations(sorted(outputs), 2):
+    for a, b in itertools.combinations(sorted(per_model), 2):
         ma, mb = per_model[a], per_model[b]
         if ma.sample != mb.sample:
             continue  # different samples: never compared (the table says so)
@@ -208,7 +220,7 @@ def pairwise_rows(task, outputs: dict[str, "pd.DataFrame"], created: str,  # noq
                     if math.isnan(va) or math.isnan(vb):
                         continue
                     res = st.paired_test(sa[sel], sb[sel], blocks, metric_fn(scorer, name))
-                    rows.append({"schema_version": SCHEMA_VERSION, "task": task.id, "condition": cond,
+                    rows.append({"schema_version": schema.PAIRWISE.version, "task": task.id, "condition": cond,
                                  "metric": name, "model_a": a, "model_b": b, "value_a": round(va, 4),
                                  "value_b": round(vb, 4), "diff": round(res["diff"], 4),
                                  "diff_ci_low": _r(res["diff_ci_low"]), "diff_ci_high": _r(res["diff_ci_high"]),
@@ -283,7 +295,7 @@ def rank_table(board: "pd.DataFrame", pairwise: "pd.DataFrame") -> "pd.DataFrame
     return out
 
 
-WIDE_FIXED = ["task", "condition", "model", "prompt_hash", "sample", "item_set", "run_id", "n", "n_errors"]
+WIDE_FIXED = list(schema.WIDE.columns)
 
 
 def _rank_range(peers: list[tuple[str, float, float, bool]], higher_is_better: bool) -> tuple[int, int]:
@@ -317,6 +329,10 @@ def merge_judge_pairwise(results: Path, rows: list[dict]) -> None:
         atomic_write_csv(new, path, PAIRWISE_COLUMNS)
 
 
+def _run_of(rows) -> str:
+    return str(rows["run_id"].iloc[0]) if len(rows) else ""
+
+
 def _previous_rows(path: Path) -> dict[str, dict[tuple, list[dict]]]:
     """task -> (model_a, model_b, inputs) -> rows of the last pairwise.csv (judge rows aside)."""
     import pandas as pd
@@ -336,20 +352,39 @@ def _previous_rows(path: Path) -> dict[str, dict[tuple, list[dict]]]:
     return out
 
 
-def refresh(results: Path, tasks, scored: dict | None = None) -> tuple["pd.DataFrame", "pd.DataFrame"]:  # noqa: F821
+def refresh(results: Path, tasks, scored: dict | None = None,
+            fresh: dict | None = None) -> tuple["pd.DataFrame", "pd.DataFrame"]:  # noqa: F821
     """Recompute pairwise.csv and leaderboard_wide.csv from every model's latest outputs.
-    `scored`: (model, task id) -> this run's `Scored`, whose statistics are reused."""
+    `scored`: (model, task id) -> this run's `Scored`, whose statistics are reused; `fresh`:
+    (model, task id) -> the item rows this run just wrote. A model that did not run again
+    is compared from the run index and the statistics cache; its items.csv is read only
+    when the cache misses."""
     import pandas as pd
 
-    latest = latest_outputs(results)
+    files: dict[str, pd.DataFrame] = {}  # run id -> its items.csv, read at most once
+    latest = latest_runs(results, files)
+    fresh = fresh or {}
+    cache = results / "cache" / "item-stats"
     created = now()
     previous = _previous_rows(results / "pairwise.csv")
     rows = []
     for task in tasks:
-        outputs = {m: df for (m, t), df in latest.items() if t == task.id}
+        scorers = task_scorers(task)
+        outputs, known = {}, {}
+        for (m, t), entry in sorted(latest.items()):
+            if t != task.id:
+                continue
+            if (m, t) in fresh and entry.run_id == _run_of(fresh[(m, t)]):
+                outputs[m] = fresh[(m, t)]
+            elif (ms := cached_model_stats(task, entry, scorers, cache)) is not None:
+                known[m] = ms
+            else:
+                if entry.run_id not in files:
+                    files[entry.run_id] = read_items(results / "runs" / entry.run_id / "items.csv")
+                frame = files[entry.run_id]
+                outputs[m] = frame[(frame.model == m) & (frame.task == t)]
         mine = {m: sc for (m, t), sc in (scored or {}).items() if t == task.id}
-        rows.extend(pairwise_rows(task, outputs, created, mine, results / "cache" / "item-stats",
-                                  previous.get(task.id)))
+        rows.extend(pairwise_rows(task, outputs, created, mine, cache, previous.get(task.id), known))
     pairwise = pd.DataFrame(rows, columns=PAIRWISE_COLUMNS)
     board_path = results / "leaderboard.csv"
     from harness.results._leaderboard import read

@@ -19,19 +19,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.core import results_dir
+from harness.core import results_dir, schema
+
+_TEXT, _FLOAT, _INT, _BOOL, _TIME = schema.TEXT, schema.FLOAT, schema.INT, schema.BOOL, schema.TIME
 from harness.score import JUDGE_PREFIX
-
-_FLOAT, _INT, _BOOL, _TIME = "float64", "Int64", "boolean", "time"
-
-LEADERBOARD_DTYPES = {"schema_version": _INT, "value": _FLOAT, "ci_low": _FLOAT, "ci_high": _FLOAT, "n": _INT,
-                      "n_errors": _INT, "created_at": _TIME}
-PAIRWISE_DTYPES = {"schema_version": _INT, "value_a": _FLOAT, "value_b": _FLOAT, "diff": _FLOAT,
-                   "diff_ci_low": _FLOAT, "diff_ci_high": _FLOAT, "p_value": _FLOAT, "significant": _BOOL,
-                   "n": _INT, "blocks": _INT, "created_at": _TIME}
-ITEM_DTYPES = {"schema_version": _INT, "attempts": _INT, "input_truncated": _BOOL, "latency_s": _FLOAT,
-               "prompt_tokens": _INT, "completion_tokens": _INT, "cost_usd": _FLOAT, "cached": _BOOL}
-WIDE_TEXT = {"task", "condition", "model", "prompt_hash", "sample", "item_set", "run_id"}
 
 
 def _folder(results) -> Path:
@@ -44,7 +35,12 @@ def _read(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False)  # every cell as written; typed below
 
 
-def _typed(df: pd.DataFrame, dtypes: dict[str, str], default: str = "str", columns=()) -> pd.DataFrame:
+def _file(results, file: schema.FileSchema) -> pd.DataFrame:
+    """A file with one fixed set of columns, typed by its schema."""
+    return _typed(_read(_folder(results) / file.path), file.dtypes, columns=file.columns)
+
+
+def _typed(df: pd.DataFrame, dtypes: dict[str, str], default: str = _TEXT, columns=()) -> pd.DataFrame:
     """Cast every column: those named in `dtypes` to their type, the rest to `default`.
     `columns`: the current schema's columns, added empty when an older file lacks them."""
     df = df.assign(**{c: "" for c in columns if c not in df})
@@ -57,7 +53,7 @@ def _typed(df: pd.DataFrame, dtypes: dict[str, str], default: str = "str", colum
 
 def _cast(col: pd.Series, kind: str) -> pd.Series:
     text = col.fillna("").astype(str)
-    if kind == "str":
+    if kind == _TEXT:
         return text.astype(object)
     if kind == _FLOAT:
         return pd.to_numeric(text.replace("", None), errors="coerce").astype("float64")
@@ -77,9 +73,7 @@ def leaderboard(results=None, *, all_versions: bool = False) -> pd.DataFrame:
     `all_versions=True` returns every row of the file."""
     from harness.results._leaderboard import current
 
-    from harness.results._leaderboard import LEADERBOARD_COLUMNS
-
-    df = _typed(_read(_folder(results) / "leaderboard.csv"), LEADERBOARD_DTYPES, columns=LEADERBOARD_COLUMNS)
+    df = _file(results, schema.LEADERBOARD)
     return df if all_versions else current(df)
 
 
@@ -89,7 +83,7 @@ def history(model: str | None = None, results=None) -> pd.DataFrame:
     from harness.results._leaderboard import versions
 
     out = versions(leaderboard(results, all_versions=True), model)
-    fixed = {"model": "str", "task": "str", "prompt_hash": "str", "sample": "str", "run_id": "str",
+    fixed = {"model": _TEXT, "task": _TEXT, "prompt_hash": _TEXT, "sample": _TEXT, "run_id": _TEXT,
              "created_at": _TIME, "n": _INT, "latest": _BOOL}
     return _typed(out.astype(object), fixed, _FLOAT)
 
@@ -98,14 +92,14 @@ def wide(results=None) -> pd.DataFrame:
     """results/leaderboard_wide.csv: one row per (task, condition, model) of the latest
     versions; per metric the value, `<metric>_ci_low`, `<metric>_ci_high`, `<metric>_n`, and
     where ranked `rank_<metric>` (display, "1–2"), `rank_<metric>_best`, `rank_<metric>_worst`."""
-    df = _read(_folder(results) / "leaderboard_wide.csv")
+    df = _read(_folder(results) / schema.WIDE.path)
     dtypes = {}
     for col in df.columns:
-        if col in WIDE_TEXT:
-            dtypes[col] = "str"
+        if col in schema.WIDE.columns:
+            dtypes[col] = schema.WIDE.dtype(col)
         elif col.startswith("rank_"):
             dtypes[col] = _INT if col.endswith(("_best", "_worst")) else "str"
-        elif col in ("n", "n_errors") or (col.endswith("_n") and col[:-2] in df.columns):
+        elif col.endswith("_n") and col[:-2] in df.columns:
             dtypes[col] = _INT
         else:
             dtypes[col] = _FLOAT
@@ -117,9 +111,7 @@ def pairwise(results=None, *, both_directions: bool = False, judge: bool = True)
     with model_a < model_b. `both_directions=True` adds each row seen from the other side
     (a and b swapped, diff and its CI negated; `mirrored` is True on those), so filtering on
     `model_a == M` finds every comparison of M. `judge=False` leaves out the judges' verdicts."""
-    from harness.results._pairwise import PAIRWISE_COLUMNS
-
-    df = _typed(_read(_folder(results) / "pairwise.csv"), PAIRWISE_DTYPES, columns=PAIRWISE_COLUMNS)
+    df = _file(results, schema.PAIRWISE)
     if not judge:
         df = df[~df.metric.str.startswith(JUDGE_PREFIX)]
     if not both_directions:
@@ -130,9 +122,7 @@ def pairwise(results=None, *, both_directions: bool = False, judge: bool = True)
 def judge_pairwise(results=None, *, both_directions: bool = False) -> pd.DataFrame:
     """results/judge_pairwise.csv: the judges' both-order verdicts (the same columns as
     pairwise.csv; `value_a`/`value_b` are win rates in %, ties are the rest)."""
-    from harness.results._pairwise import PAIRWISE_COLUMNS
-
-    df = _typed(_read(_folder(results) / "judge_pairwise.csv"), PAIRWISE_DTYPES, columns=PAIRWISE_COLUMNS)
+    df = _file(results, schema.JUDGE_PAIRWISE)
     return _both_directions(df) if both_directions else df
 
 
@@ -173,10 +163,8 @@ def items(results=None, *, run: str | None = None, latest: bool = True) -> pd.Da
     if latest and run is None:  # each (model, task) from the last run folder that has it
         frames = [df[[seen[(m, t)] == k for m, t in zip(df.model, df.task)]] for k, df in enumerate(frames)]
     df = pd.concat(frames, ignore_index=True).fillna("")
-    dtypes = {**ITEM_DTYPES, **{c: _FLOAT for c in df.columns if c.startswith("score_")}}
-    from harness.core import ITEM_COLUMNS
-
-    out = _typed(df, dtypes, columns=ITEM_COLUMNS)
+    dtypes = {**schema.ITEMS.dtypes, **{c: _FLOAT for c in df.columns if c.startswith("score_")}}
+    out = _typed(df, dtypes, columns=schema.ITEMS.columns)
     if "references" in out:
         out["references"] = [json.loads(r) if r else [] for r in out["references"]]
     return out

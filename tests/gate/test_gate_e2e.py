@@ -67,9 +67,15 @@ def test_readme_gate_workflow(workflow, tmp_path):
     (tasks / "mt" / "prompt.j2").write_text("Translate into Chinese: {{ source }}")
     out = run_cli("check", env=env)
     assert out.returncode == 1, out.stdout + out.stderr
-    regressed = [line for line in out.stdout.splitlines() if "❌ regressed" in line]
+    regressed = [line for line in (results / "check.md").read_text().splitlines() if "❌ regressed" in line]
     assert regressed and all("| mt |" in line for line in regressed)
     assert {"openai/good", "openai/other"} <= {line.split("|")[1].strip() for line in regressed}
+    # the terminal gets plain text within 80 columns; the Markdown table is the file's
+    lines = out.stdout.splitlines()
+    assert "| mt |" not in out.stdout and all(len(line) <= 80 for line in lines[:-1]), out.stdout
+    assert {"  openai/good · mt", "  openai/other · mt"} <= set(lines)
+    assert any(line.startswith("    REGRESSED: ") for line in lines)
+    assert lines[-2:] == ["Markdown for the pull request:", str(results / "check.md")]
     assert srv.count() == asked + 40  # only the edited task's items, for both models
 
     # the same edit with every call failing: exit 1, the errors named per model and task

@@ -13,7 +13,7 @@ from html.parser import HTMLParser
 import pytest
 
 from harness.gate._check import CheckResult, Comparison, Drift, Failure, Worst
-from harness.gate._summary import MAX_CHARS, md, render
+from harness.gate._summary import MAX_CHARS, md, plain, render
 
 HOSTILE = [
     "<details><summary>click</summary>everything after this folds away",
@@ -157,3 +157,23 @@ def test_a_blind_baseline_says_so():
     assert comment.startswith("## harness check: ✅ no regression, but this baseline cannot detect one")
     r.tests[0].mdd = 2.0
     assert render(r)[0].startswith("## harness check: ✅ no regression\n")
+
+
+def test_the_terminal_gets_plain_text_within_80_columns():
+    """`harness check` prints this (the Markdown goes to check.md): no Markdown table, no
+    control character or bidi override from outside text, every line within 80 columns
+    except the path of the Markdown file, which stays whole on its own line."""
+    r = hostile_result(n_tests=20, n_worst=3, text_len=300)
+    text = plain(r, "results/check.md")
+    lines = text.splitlines()
+    head = render(r)[0].splitlines()[0].removeprefix("## ")
+    assert " ".join(text.split())[:len(head)] == head and len(lines[0]) <= 80  # the verdict, wrapped
+    assert all(len(line) <= 80 for line in lines[:-1]), max(lines, key=len)
+    assert lines[-2:] == ["Markdown for the pull request:", "results/check.md"]
+    assert not any(line.startswith(("|", "#", "**", "- ")) for line in lines)  # no Markdown of its own
+    assert not any(c in text for c in "\x00\x07\x1b\u202e")
+    assert sum(line.startswith("    REGRESSED: ") for line in lines) == sum(t.regressed for t in r.tests) > 0
+    assert f"{r.n_requests} requests: {r.n_called} sent to a model, {r.n_requests - r.n_called} answered " \
+           "from the cache" in " ".join(text.split())
+    for f in r.failures:  # every failure named, its cause on one line
+        assert f"{f.n_errors} of {f.n_items} failed" in text

@@ -326,3 +326,56 @@ def test_terminal_table_prints_the_sample_note(capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert "note: models were run on different samples and are not compared" in out
     assert "full (items 250:aaaa, n=250); limited (items 20:bbbb, n=20)" in out
+
+
+def _write_run(results, name, frame):
+    run = results / "runs" / name
+    run.mkdir(parents=True)
+    frame.assign(run_id=name).to_csv(run / "items.csv", index=False)
+
+
+def test_refresh_reads_only_the_runs_that_changed(translate, tmp_path, monkeypatch):
+    """After one refresh, a new run of one model makes the next refresh read that run's
+    items.csv only: the other models come from the run index and the statistics cache."""
+    import harness.results._runs as runs
+
+    results = tmp_path / "results"
+    items = translate.items[:30]
+    for k, model in enumerate(("a", "b", "c")):
+        _write_run(results, f"2026010{k}T000000000Z-x", _outputs(translate, model, items))
+    comparisons.refresh(results, [translate])
+    read = []
+    real = runs.read_items
+    monkeypatch.setattr(runs, "read_items", lambda p: read.append(p.parent.name) or real(p))
+    monkeypatch.setattr(comparisons, "read_items", runs.read_items)
+    _write_run(results, "20260109T000000000Z-x", _outputs(translate, "c", items, errors={items[0].id}))
+    pw, _ = comparisons.refresh(results, [translate])
+    assert read == ["20260109T000000000Z-x"]
+    c_rows = pw[(pw.model_b == "c") & (pw.metric == "chrf") & (pw.condition == "all")]
+    assert set(c_rows.n) == {29} and set(c_rows.run_id_b) == {"20260109T000000000Z-x"}
+    read.clear()
+    comparisons.refresh(results, [translate])  # nothing changed: no items.csv read at all
+    assert read == []
+
+
+def test_the_run_index_follows_runs_removed_added_out_of_order_or_damaged(translate, tmp_path):
+    import harness.results._runs as runs
+
+    results = tmp_path / "results"
+    items = translate.items[:10]
+    _write_run(results, "20260101T000000000Z-x", _outputs(translate, "a", items))
+    _write_run(results, "20260105T000000000Z-x", _outputs(translate, "a", items, errors={items[0].id}))
+    assert runs.latest_runs(results)[("a", translate.id)].run_id == "20260105T000000000Z-x"
+    # a run copied in from elsewhere, older than the latest: a's latest stays the newer one
+    _write_run(results, "20260103T000000000Z-x", _outputs(translate, "a", items[:3]))
+    assert runs.latest_runs(results)[("a", translate.id)].run_id == "20260105T000000000Z-x"
+    import shutil
+
+    shutil.rmtree(results / "runs" / "20260105T000000000Z-x")  # the latest removed: the one before it
+    latest = runs.latest_runs(results)[("a", translate.id)]
+    assert latest.run_id == "20260103T000000000Z-x" and len(latest.asked) == 3
+    index = results / "cache" / "run-index.json"
+    index.write_text("{not json")  # damaged: rebuilt from runs/, never trusted
+    assert runs.latest_runs(results)[("a", translate.id)] == latest
+    assert set(runs.latest_outputs(results)) == {("a", translate.id)}
+    assert len(runs.latest_outputs(results)[("a", translate.id)]) == 3

@@ -417,3 +417,38 @@ def test_an_unknown_leaderboard_filter_is_one_line_exit_2_naming_what_there_is(r
     assert "\n" not in line and f"{option} 'nosuch': no such" in line
     assert ("c0, c1" in line) if option == "--condition" else ("chrf" in line)
     assert CliRunner().invoke(main, ["leaderboard", option, "c0" if option == "--condition" else "chrf"]).exit_code == 0
+
+
+def test_a_run_reads_no_items_csv_back_and_the_files_follow_the_schema(openai_env, results, tmp_path, monkeypatch):
+    """The second model's run compares it with the first from the run index and the
+    statistics cache: no items.csv is read, its own rows come from memory. Every file
+    written has the columns and schema version of harness.core.schema, in that order."""
+    import harness.results._runs as runs
+    from harness.core import schema
+
+    items, refs = _items(6)
+    task = make_task(tmp_path / "t", items, refs)
+    assert invoke("eval", "--model", "openai/a", "--task", str(task), "--no-ci").exit_code == 0
+    read = []
+    real = runs.read_items
+    monkeypatch.setattr(runs, "read_items", lambda p: read.append(p) or real(p))
+    import harness.results._pairwise as comparisons
+
+    monkeypatch.setattr(comparisons, "read_items", runs.read_items)
+    assert invoke("eval", "--model", "openai/b", "--task", str(task), "--no-ci").exit_code == 0
+    assert read == []
+    pw = pd.read_csv(results / "pairwise.csv", dtype=str, keep_default_na=False)
+    assert set(zip(pw.model_a, pw.model_b)) == {("openai/a", "openai/b")}
+    for file in (schema.LEADERBOARD, schema.PAIRWISE):
+        df = pd.read_csv(results / file.path, dtype=str, keep_default_na=False)
+        assert list(df.columns) == list(file.columns) and set(df.schema_version) == {str(file.version)}
+    for path in (results / "runs").glob("*/items.csv"):
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+        assert list(df.columns[:len(schema.ITEMS.columns)]) == list(schema.ITEMS.columns)
+        assert set(df.schema_version) == {str(schema.ITEMS.version)}
+        assert all(c.startswith(("score_", "judge:")) for c in df.columns[len(schema.ITEMS.columns):])
+    wide = pd.read_csv(results / schema.WIDE.path, dtype=str, keep_default_na=False)
+    assert set(schema.WIDE.columns) - {"n", "n_errors"} <= set(wide.columns)
+    baseline = pd.read_csv(ROOT / "results" / schema.BASELINE.path, dtype=str, keep_default_na=False)
+    assert list(baseline.columns) == list(schema.BASELINE.columns)
+    assert set(baseline.schema_version) == {str(schema.BASELINE.version)}

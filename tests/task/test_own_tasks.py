@@ -749,11 +749,7 @@ def readme_files() -> dict[str, str]:
     """The files the README's "Add your own task" shows, by path (```lang file=PATH blocks)."""
     import re
 
-    from conftest import docs_text
-
-    text = docs_text()
-    section = text[text.index("## Add your own task"):]
-    section = section[:section.index("\n## ", 5)]
+    section = readme_section()
     return {m.group(1): m.group(2) for m in re.finditer(r"```\w+ file=(\S+)\n(.*?)```", section, re.S)}
 
 
@@ -762,7 +758,8 @@ def readme_section() -> str:
 
     text = docs_text()
     section = text[text.index("## Add your own task"):]
-    return section[:section.index("\n## ", 5)]
+    end = section.find("\n## ", 5)  # the section may be the last one of the text
+    return section if end < 0 else section[:end]
 
 
 def test_the_readme_walk_through(tmp_path, server):
