@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.core import atomic_write_text, locked, schema
+from harness.core import UserError, atomic_write_text, locked, schema
 
 # items.csv columns read as text whatever they hold ("000" stays "000")
 TEXT = ("item_id", "output", "error", "prompt_hash", "run_id", "block")
@@ -73,10 +74,30 @@ def _load(results: Path) -> tuple[list[str], dict[tuple[str, str], Latest]] | No
 
 
 def _save(results: Path, runs, entries: dict[tuple[str, str], Latest]) -> None:
-    _index_path(results).parent.mkdir(parents=True, exist_ok=True)
+    """Best effort: the index is a cache, so a folder that cannot be written (a read-only
+    cache shared by a team) only costs the next refresh a scan of runs/."""
     latest = [{"model": m, "task": t, "run_id": e.run_id, "prompt_hash": e.prompt_hash, "asked": list(e.asked),
                "answered": list(e.answered), "digest": e.digest} for (m, t), e in sorted(entries.items())]
-    atomic_write_text(_index_path(results), json.dumps({"runs": sorted(runs), "latest": latest}))
+    try:
+        atomic_write_text(_index_path(results), json.dumps({"runs": sorted(runs), "latest": latest}))
+    except (OSError, UserError):
+        pass
+
+
+@contextmanager
+def _index_lock(results: Path):
+    """The index's lock, or none when its folder cannot be written (then nothing is saved)."""
+    try:
+        _index_path(results).parent.mkdir(parents=True, exist_ok=True)
+        lock = locked(_index_path(results))
+        lock.__enter__()
+    except OSError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        lock.__exit__(None, None, None)
 
 
 def _add(entries: dict, run_id: str, frame) -> None:
@@ -90,8 +111,7 @@ def _add(entries: dict, run_id: str, frame) -> None:
 def record(results: Path, run_id: str, frame) -> None:
     """After a run wrote runs/<run_id>/items.csv (`frame`, its rows): index them."""
     frame = as_read(frame)
-    _index_path(results).parent.mkdir(parents=True, exist_ok=True)
-    with locked(_index_path(results)):
+    with _index_lock(results):
         loaded = _load(results)
         if loaded is None:
             _rebuild(results)
@@ -126,8 +146,7 @@ def latest_runs(results: Path, frames: dict | None = None) -> dict[tuple[str, st
     loaded = _load(results)
     if loaded is not None and set(loaded[0]) == set(present):
         return loaded[1]
-    _index_path(results).parent.mkdir(parents=True, exist_ok=True)
-    with locked(_index_path(results)):
+    with _index_lock(results):
         loaded = _load(results)
         if loaded is None or not set(loaded[0]) <= set(present):  # damaged, or a run folder removed
             return _rebuild(results, frames)[1]

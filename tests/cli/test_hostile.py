@@ -133,7 +133,7 @@ def test_other_commands_validate_their_numbers(tmp_path):
 def test_bad_template_is_one_line_before_any_call(tmp_path, srv, template, line, needle):
     items, refs = simple_items(4)
     task = make_task(tmp_path / "t", items, refs, prompt=template)
-    out = run_cli("eval", "--model", "openai/m", "--task", str(task), env=env_for(tmp_path / "r", srv), timeout=120)
+    out = cli("eval", "--model", "openai/m", "--task", str(task), env=env_for(tmp_path / "r", srv), timeout=120)
     msg = one_error_line(out, 2, f"prompt.j2:{line}:", needle)
     assert "item i" in msg or "template error" in msg
     assert srv.count() == 0
@@ -142,7 +142,7 @@ def test_bad_template_is_one_line_before_any_call(tmp_path, srv, template, line,
 # --- 3. exit codes --------------------------------------------------------------------------
 
 def _eval(task, results, srv, *args, timeout=300):
-    return run_cli("eval", "--model", "openai/m", "--task", str(task), "--no-ci", *args,
+    return cli("eval", "--model", "openai/m", "--task", str(task), "--no-ci", *args,
                    env=env_for(results, srv), timeout=timeout)
 
 
@@ -230,9 +230,9 @@ def test_random_bytes_cache_is_one_line_and_left_alone(task, tmp_path, srv):
     out = _eval(task, results, srv)
     one_error_line(out, 2, str(cache_file(results)), "harness cache recover")
     assert cache_file(results).read_bytes() == junk and srv.count() == 0
-    check = run_cli("cache", "check", env=env_for(results), timeout=60)
+    check = cli("cache", "check", env=env_for(results), timeout=60)
     one_error_line(check, 1, "damaged", "harness cache recover")
-    rec = run_cli("cache", "recover", env=env_for(results), timeout=60)
+    rec = cli("cache", "recover", env=env_for(results), timeout=60)
     assert rec.returncode == 0 and "kept 0 answer(s)" in rec.stdout, rec.stderr
     aside = corrupt_files(cache_file(results))
     assert len(aside) == 1 and aside[0].read_bytes() == junk  # the damaged file is kept, untouched
@@ -243,7 +243,7 @@ def test_truncated_cache_recover_keeps_what_can_be_read(tmp_path, srv):
     task = long_task(tmp_path)
     results = tmp_path / "r"
     assert _eval(task, results, srv).returncode == 0
-    healthy = run_cli("cache", "check", env=env_for(results), timeout=60)
+    healthy = cli("cache", "check", env=env_for(results), timeout=60)
     assert healthy.returncode == 0 and "ok, 60 answer(s)" in healthy.stdout, healthy.stderr
     path = cache_file(results)
     data = path.read_bytes()
@@ -254,8 +254,8 @@ def test_truncated_cache_recover_keeps_what_can_be_read(tmp_path, srv):
     out = _eval(task, results, srv)
     one_error_line(out, 2, str(path), "harness cache check", "harness cache recover")
     assert srv.count() == before and path.read_bytes() == half  # nothing asked, nothing replaced
-    one_error_line(run_cli("cache", "check", env=env_for(results), timeout=60), 1, "damaged")
-    rec = run_cli("cache", "recover", env=env_for(results), timeout=60)
+    one_error_line(cli("cache", "check", env=env_for(results), timeout=60), 1, "damaged")
+    rec = cli("cache", "recover", env=env_for(results), timeout=60)
     assert rec.returncode == 0, rec.stderr
     kept = int(rec.stdout.split("kept ")[1].split()[0])
     assert 0 < kept < 60
@@ -365,15 +365,15 @@ def test_cache_clear_by_model_and_task(tmp_path):
     with FakeServer() as srv:
         env = env_for(results, srv)
         for model in ("openai/m", "openai/n"):
-            out = run_cli("eval", "--model", model, "--task", str(t1), "--task", str(t2), "--no-ci", env=env)
+            out = cli("eval", "--model", model, "--task", str(t1), "--task", str(t2), "--no-ci", env=env)
             assert out.returncode == 0, out.stderr
         assert srv.count() == 16
-        cleared = run_cli("cache", "clear", "--model", "openai/m", "--task", str(t1), env=env, timeout=120)
+        cleared = cli("cache", "clear", "--model", "openai/m", "--task", str(t1), env=env, timeout=120)
         assert cleared.returncode == 0 and "deleted 4 stored answer(s) of openai/m for task one" in cleared.stdout
-        out = run_cli("eval", "--model", "openai/m", "--model", "openai/n", "--task", str(t1), "--task", str(t2),
+        out = cli("eval", "--model", "openai/m", "--model", "openai/n", "--task", str(t1), "--task", str(t2),
                       "--no-ci", env=env)
         assert out.returncode == 0 and srv.count() == 20  # only openai/m on task one was asked again
-        cleared = run_cli("cache", "clear", "--model", "openai/n", env=env, timeout=120)
+        cleared = cli("cache", "clear", "--model", "openai/n", env=env, timeout=120)
         assert "deleted 8 stored answer(s) of openai/n" in cleared.stdout
     assert len(stored_keys(results)) == 8
 
@@ -558,14 +558,14 @@ def test_report_shows_script_payloads_as_text_and_runs_none(tmp_path):
     with FakeServer(lambda m, b: "the model answered " + PAYLOADS["O"]) as srv:
         env = env_for(results, srv)
         for m in (model, "baseline/copy"):
-            out = run_cli("eval", "--model", m, "--task", str(task), env=env)
+            out = cli("eval", "--model", m, "--task", str(task), env=env)
             assert out.returncode == 0, out.stderr
     board_path = results / "leaderboard.csv"
     board = pd.read_csv(board_path, keep_default_na=False)
     extra = board[board.metric == "chrf"].copy()
     extra["metric"] = PAYLOADS["X"]  # a metric name from someone else's leaderboard file
     pd.concat([board, extra]).to_csv(board_path, index=False)
-    out = run_cli("report", env=env)
+    out = cli("report", env=env)
     assert out.returncode == 0, out.stderr
     page = (results / "report.html").read_text(encoding="utf-8")
     assert "<script" not in page and "<img" not in page  # every payload escaped, wherever it went

@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from conftest import run_cli
+from conftest import cli, run_cli  # run_cli where the process itself is tested (no litellm import)
 from fakeserver import FakeServer
 from helpers import make_task
 from test_gate import REFS, SOURCES, failing, scripted
@@ -49,7 +49,7 @@ def workflow(tmp_path):
 
 def test_readme_gate_workflow(workflow, tmp_path):
     tasks, results, srv, down, env, poison = workflow
-    out = run_cli("baseline", "update", "--model", "openai/good", "--model", "openai/other", "--limit", "20",
+    out = cli("baseline", "update", "--model", "openai/good", "--model", "openai/other", "--limit", "20",
                   env=env)
     assert out.returncode == 0, out.stderr
     assert (results / "baseline.csv").exists() and "review and commit it" in out.stdout
@@ -65,7 +65,7 @@ def test_readme_gate_workflow(workflow, tmp_path):
 
     # a ruined prompt on one task: exit 1, the task's metrics regressed
     (tasks / "mt" / "prompt.j2").write_text("Translate into Chinese: {{ source }}")
-    out = run_cli("check", env=env)
+    out = cli("check", env=env)
     assert out.returncode == 1, out.stdout + out.stderr
     regressed = [line for line in (results / "check.md").read_text().splitlines() if "❌ regressed" in line]
     assert regressed and all("| mt |" in line for line in regressed)
@@ -81,7 +81,7 @@ def test_readme_gate_workflow(workflow, tmp_path):
     # the same edit with every call failing: exit 1, the errors named per model and task
     failing_env = {**env, "OPENAI_API_BASE": down.base_url, "OPENAI_BASE_URL": down.base_url,
                    "HARNESS_STORE": str(tmp_path / "fresh-1.sqlite")}
-    out = run_cli("check", env=failing_env)
+    out = cli("check", env=failing_env)
     assert out.returncode == 1, out.stdout + out.stderr
     assert "no regression" not in out.stdout
     errors = [line for line in out.stderr.splitlines() if line.startswith("error:")]
@@ -96,21 +96,21 @@ def test_readme_gate_workflow(workflow, tmp_path):
     closed.close()
     down_env = {**failing_env, "OPENAI_API_BASE": f"http://127.0.0.1:{port}/v1",
                 "OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1", "HARNESS_STORE": str(tmp_path / "fresh-2.sqlite")}
-    out = run_cli("check", env=down_env)
+    out = cli("check", env=down_env)
     assert out.returncode == 1, out.stdout + out.stderr
     assert "no regression" not in out.stdout and "without an answer" in out.stdout
 
     # an empty key where calls are needed (a pull request from a fork): never exit 0
-    out = run_cli("check", env={**env, "OPENAI_API_KEY": "", "HARNESS_STORE": str(tmp_path / "fresh-3.sqlite")})
+    out = cli("check", env={**env, "OPENAI_API_KEY": "", "HARNESS_STORE": str(tmp_path / "fresh-3.sqlite")})
     assert out.returncode in (1, 2), out.stdout + out.stderr
     assert "OPENAI_API_KEY" in out.stderr and "Traceback" not in out.stderr
     assert "no regression" not in (results / "check.md").read_text()
 
     # the edit accepted: a new baseline, then a clean check without calls
-    out = run_cli("baseline", "update", env=env)
+    out = cli("baseline", "update", env=env)
     assert out.returncode == 0, out.stderr
     asked = srv.count()
-    out = run_cli("check", env=env)
+    out = cli("check", env=env)
     assert out.returncode == 0, out.stdout + out.stderr
     assert srv.count() == asked
     rows = (results / "baseline.csv").read_text().count("\n1,openai/")
@@ -123,9 +123,9 @@ def test_readme_gate_workflow(workflow, tmp_path):
 
 def test_model_not_in_baseline_makes_no_call(workflow):
     tasks, results, srv, down, env, poison = workflow
-    assert run_cli("baseline", "update", "--model", "openai/good", "--limit", "4", env=env).returncode == 0
+    assert cli("baseline", "update", "--model", "openai/good", "--limit", "4", env=env).returncode == 0
     asked = srv.count()
-    out = run_cli("check", "--model", "openai/c", env=env)
+    out = cli("check", "--model", "openai/c", env=env)
     assert out.returncode == 2
     assert out.stderr.count("error:") == 1 and "openai/c" in out.stderr
     assert srv.count() == asked

@@ -170,12 +170,12 @@ def cli_run(tmp_path_factory):
     return result, elapsed, out / "meta" / "mqm_ted_zhen.csv"
 
 
-def test_cli_finishes_quickly(cli_run):
-    result, elapsed, path = cli_run
+def test_cli_writes_its_file_and_names_both_references(cli_run):
+    # no wall-time assertion here: speed targets live in `make bench`, never in a test
+    result, _, path = cli_run
     assert result.exit_code == 0, result.output
     assert path.is_file() and str(path) in result.output
     assert "ref.A" in result.output and "ref.B" in result.output and "chrf" in result.output
-    assert elapsed < 60, f"harness meta-eval took {elapsed:.1f} s"
 
 
 def test_csv_has_promised_columns_and_rows(cli_run):

@@ -49,11 +49,12 @@ def _stop_children():
 def test_child_loads_without_extra_buffer_types():
     """The AMX crash lives in the weight repacking that extra buffer types enable: the loaded
     model in the child must report use_extra_bufts = False (read back from llama.cpp's own
-    model parameters), and the file loaded must be the pinned one."""
+    model parameters), and the file loaded must be the pinned one. Logits are kept for the
+    last token only (not an n_ctx x n_vocab array per prompt)."""
     for name in ("gemma3-270m", "smollm2-135m"):
         proc = process_for(name)
         proc.ensure()
-        assert proc.info["use_extra_bufts"] is False
+        assert proc.info["use_extra_bufts"] is False and proc.info["logits_all"] is False
         assert proc.info["sha256"] == local_catalog.get(name).sha256
         assert proc.info["n_ctx"] == local_catalog.get(name).n_ctx == 4096
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import run_cli
+from conftest import cli, run_cli  # run_cli where the process itself is tested (no litellm import)
 from fakeserver import FakeServer
 from helpers import make_task, simple_items
 
@@ -37,7 +37,7 @@ def latest_items(results):
 
 def test_cached_rerun_needs_no_key_and_no_litellm(setup):
     tmp_path, srv, env = setup
-    out = run_cli("eval", "--model", "openai/m", "--task", "mini", env=env)
+    out = cli("eval", "--model", "openai/m", "--task", "mini", env=env)
     assert out.returncode == 0, out.stderr
     asked = len(srv.requests)
     assert asked == 12
@@ -58,19 +58,19 @@ def test_cached_rerun_needs_no_key_and_no_litellm(setup):
                             ensure_ascii=False) + "\n")
     with (tmp_path / "tasks" / "refs.jsonl").open("a", encoding="utf-8") as fh:
         fh.write(json.dumps({"id": "new", "references": ["A new sentence."]}) + "\n")
-    out = run_cli("eval", "--model", "openai/m", "--task", "mini", env={**env, "OPENAI_API_KEY": None})
+    out = cli("eval", "--model", "openai/m", "--task", "mini", env={**env, "OPENAI_API_KEY": None})
     assert out.returncode == 2 and "OPENAI_API_KEY" in out.stderr and "Traceback" not in out.stderr
     assert len(srv.requests) == asked
     # --refresh asks every item again: the key is checked even with every answer cached
-    out = run_cli("eval", "--model", "openai/m", "--task", "mini", "--refresh", "--limit", "3",
-                  env={**env, "OPENAI_API_KEY": None})
+    out = cli("eval", "--model", "openai/m", "--task", "mini", "--refresh", "--limit", "3",
+              env={**env, "OPENAI_API_KEY": None})
     assert out.returncode == 2 and "OPENAI_API_KEY" in out.stderr
 
 
 def test_rerun_takes_stored_statistics_and_matches_scoring(setup):
     tmp_path, srv, env = setup
     results = tmp_path / "results"
-    assert run_cli("eval", "--model", "openai/m", "--task", "mini", env=env).returncode == 0
+    assert cli("eval", "--model", "openai/m", "--task", "mini", env=env).returncode == 0
     stored = sorted((results / "cache" / "item-stats").glob("*.npz"))
     assert len(stored) == 1
     first_items, first_board = latest_items(results), pd.read_csv(results / "leaderboard.csv")
@@ -101,6 +101,6 @@ def test_rerun_takes_stored_statistics_and_matches_scoring(setup):
     np.savez(stored[0], **bad)
     out = subprocess.run([sys.executable, "-c", code], env=full, capture_output=True, text=True, timeout=300)
     assert out.returncode != 0 and "scored again" in out.stderr
-    out = run_cli("eval", "--model", "openai/m", "--task", "mini", env=env)
+    out = cli("eval", "--model", "openai/m", "--task", "mini", env=env)
     assert out.returncode == 0, out.stderr
     assert pd.read_csv(results / "leaderboard.csv")[keep].equals(first_board[keep])

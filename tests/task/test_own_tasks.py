@@ -215,7 +215,7 @@ def test_wrong_script_share_ranks_lower_first():
 
 import yaml  # noqa: E402
 
-from conftest import run_cli  # noqa: E402
+from conftest import cli  # noqa: E402  (in-process: these tests are about what the CLI says)
 from harness.core._errors import UserError  # noqa: E402
 from harness.task._spec import KNOWN_LANGS, TEMPLATE_VARIABLES, load_task  # noqa: E402
 from helpers import make_task, simple_items  # noqa: E402
@@ -242,7 +242,7 @@ def test_an_unknown_language_is_one_line_with_its_line_and_the_known_codes(tmp_p
 
 def test_an_unknown_language_exits_2_before_any_call(tmp_path, results):
     path = _task(tmp_path, target_lang="cn")
-    out = run_cli("eval", "--model", "baseline/copy", "--task", str(path))
+    out = cli("eval", "--model", "baseline/copy", "--task", str(path))
     lines = [line for line in out.stderr.splitlines() if line.strip()]
     assert out.returncode == 2 and len(lines) == 1
     assert lines[0].startswith(f"error: {path}:{_line_of(path, 'target_lang')}: target_lang: unknown language 'cn'")
@@ -378,7 +378,7 @@ def test_a_broken_rubric_exits_2_before_any_model_is_asked(tmp_path, results):
     path = _en_zh_task(tmp_path, rubric="rubrics/my_rubric.yaml")
     (path.parent / "rubrics").mkdir()
     (path.parent / "rubrics" / "my_rubric.yaml").write_text(MY_RUBRIC.replace("5: everything", "five: everything"))
-    out = run_cli("eval", "--model", "baseline/copy", "--task", str(path), "--judge", "baseline/copy")
+    out = cli("eval", "--model", "baseline/copy", "--task", str(path), "--judge", "baseline/copy")
     lines = [line for line in out.stderr.splitlines() if line.strip()]
     assert out.returncode == 2 and len(lines) == 1 and "needs anchors" in lines[0], out.stderr
     assert not (results / "runs").exists()  # nothing was asked, nothing written
@@ -446,7 +446,7 @@ def test_a_csv_row_with_too_few_cells_is_one_line_naming_the_line_and_exits_2(tm
         load_task(path)
     assert str(exc.value) == (f"{csv_path}:3: 2 cells for 4 header columns (missing: meta.condition, meta.block); "
                               "add the missing cells, empty ones if unknown")
-    out = run_cli("tasks", "check", env={"HARNESS_TASKS": str(path.parent)})
+    out = cli("tasks", "check", env={"HARNESS_TASKS": str(path.parent)})
     errors = [line for line in out.stderr.splitlines() if line.startswith("error: ")]
     assert out.returncode == 2 and errors == [f"error: {exc.value}"], out.stderr
 
@@ -528,7 +528,7 @@ def _source_error_line(path, expected_end):
         load_task(path)
     msg = str(exc.value)
     assert msg.startswith(f"{path}:{_line_of(path, 'items')}: items: ") and msg.endswith(expected_end), msg
-    out = run_cli("tasks", "check", env={"HARNESS_TASKS": str(path.parent), "HF_HUB_OFFLINE": "1"})
+    out = cli("tasks", "check", env={"HARNESS_TASKS": str(path.parent), "HF_HUB_OFFLINE": "1"})
     errors = [line for line in out.stderr.splitlines() if line.startswith("error: ")]
     assert out.returncode == 2 and errors == [f"error: {msg}"], out.stderr
     return msg
@@ -594,7 +594,7 @@ def _tasks_folder(tmp_path):
 
 def test_tasks_check_lists_every_problem_and_exits_2(tmp_path):
     folder, good, broken = _tasks_folder(tmp_path)
-    out = run_cli("tasks", "check", env={"HARNESS_TASKS": str(folder)})
+    out = cli("tasks", "check", env={"HARNESS_TASKS": str(folder)})
     assert out.returncode == 2
     errors = [line for line in out.stderr.splitlines() if line.startswith("error: ")]
     # both problems of the broken file, each with its line
@@ -611,7 +611,7 @@ def test_tasks_check_finds_problems_in_every_named_file(tmp_path):
     (good.parent / "refs.jsonl").write_text('{"id": "i0", "references": []}\n')
     rubric = folder / "rubrics" / "summary.yaml"
     rubric.write_text(rubric.read_text().replace("      5: every claim", "      five: every claim"))
-    out = run_cli("tasks", "check", env={"HARNESS_TASKS": str(folder)})
+    out = cli("tasks", "check", env={"HARNESS_TASKS": str(folder)})
     errors = [line for line in out.stderr.splitlines() if line.startswith("error: ")]
     assert out.returncode == 2
     assert any("prompt.j2: template uses unknown variable 'sourse'" in e for e in errors)
@@ -628,7 +628,7 @@ def test_tasks_check_counts_a_broken_rubric_once_with_a_relative_tasks_folder(tm
     own = folder / "own.yaml"  # a task naming its own rubric
     own.write_text(yaml.safe_dump({**yaml.safe_load(good.read_text()), "id": "own",
                                    "rubric": "rubrics/my_rubric.yaml"}))
-    out = run_cli("tasks", "check", env={"HARNESS_TASKS": "tasks"}, cwd=tmp_path)
+    out = cli("tasks", "check", env={"HARNESS_TASKS": "tasks"}, cwd=tmp_path)
     errors = [line for line in out.stderr.splitlines() if line.startswith("error: ")]
     assert out.returncode == 2
     # each once, under its absolute name (line 11 is accuracy's anchors: key, line 2 the mode)
@@ -645,7 +645,7 @@ def test_tasks_check_lists_the_named_files_problems_beside_an_invalid_task_files
     broken.write_text(yaml.safe_dump({**spec, "references": "refs/nope.jsonl", "items": "nope.csv",
                                       "prompt": "bad.j2", "rubric": "rubrics/nope.yaml"}))
     (folder / "bad.j2").write_text("Translate: {{ sourse }}")
-    out = run_cli("tasks", "check", env={"HARNESS_TASKS": str(folder)})
+    out = cli("tasks", "check", env={"HARNESS_TASKS": str(folder)})
     errors = [line for line in out.stderr.splitlines() if line.startswith("error: ")]
     assert out.returncode == 2
     assert errors[0].startswith(f"error: {broken}:{_line_of(broken, 'kind')}: kind: Input should be "), out.stderr
@@ -667,7 +667,7 @@ def test_tasks_check_lists_the_named_files_problems_beside_an_invalid_task_files
 def test_tasks_check_passes_on_good_tasks(tmp_path):
     folder, good, broken = _tasks_folder(tmp_path)
     broken.unlink()
-    out = run_cli("tasks", "check", env={"HARNESS_TASKS": str(folder)})
+    out = cli("tasks", "check", env={"HARNESS_TASKS": str(folder)})
     assert out.returncode == 0 and "1 task file(s): no problem" in out.stdout, out.stderr
 
 
@@ -675,13 +675,13 @@ def test_tasks_list_shows_the_good_and_marks_the_broken(tmp_path):
     import json
 
     folder, good, broken = _tasks_folder(tmp_path)
-    out = run_cli("tasks", "list", env={"HARNESS_TASKS": str(folder)})
+    out = cli("tasks", "list", env={"HARNESS_TASKS": str(folder)})
     assert out.returncode == 0
     assert out.stdout.splitlines()[0].startswith("good ") and "4 items" in out.stdout
     # its first problem, with file and line (kind comes before target_lang in pydantic's order)
     assert any(line.startswith("broken ") and "BROKEN" in line and f"{broken}:{_line_of(broken, 'kind')}: kind:" in line
                for line in out.stdout.splitlines()), out.stdout
-    rows = json.loads(run_cli("tasks", "list", "--json", env={"HARNESS_TASKS": str(folder)}).stdout)
+    rows = json.loads(cli("tasks", "list", "--json", env={"HARNESS_TASKS": str(folder)}).stdout)
     assert [r.get("id") for r in rows if not r.get("broken")] == ["good"]
     assert [r["file"] for r in rows if r.get("broken")] == [str(broken)]
 
@@ -689,15 +689,15 @@ def test_tasks_list_shows_the_good_and_marks_the_broken(tmp_path):
 def test_eval_and_report_are_not_blocked_by_another_tasks_broken_file(tmp_path, results):
     folder, good, broken = _tasks_folder(tmp_path)
     env = {"HARNESS_TASKS": str(folder)}
-    out = run_cli("eval", "--model", "baseline/copy", "--task", "good", "--no-ci", env=env)
+    out = cli("eval", "--model", "baseline/copy", "--task", "good", "--no-ci", env=env)
     assert out.returncode == 0, out.stderr
     # the printed paths are where the results are ($HARNESS_RESULTS)
     assert f"{results}/runs/" in out.stdout and f"leaderboard {results}/leaderboard.csv" in out.stdout
-    out = run_cli("report", env=env)
+    out = cli("report", env=env)
     assert out.returncode == 0, out.stderr
     assert (results / "report.html").exists()
     # without --task: the good task is evaluated and written, the broken one named, exit 2
-    out = run_cli("eval", "--model", "baseline/lead", "--no-ci", env=env)
+    out = cli("eval", "--model", "baseline/lead", "--no-ci", env=env)
     assert out.returncode == 2
     assert "warning: skipped a broken task" in out.stderr and "broken task file(s) skipped" in out.stderr
     import pandas as pd
@@ -798,16 +798,16 @@ def test_the_readme_walk_through(tmp_path, server):
            "OPENAI_API_BASE": server.base_url, "OPENAI_BASE_URL": server.base_url,
            "OPENAI_API_KEY": "sk-test-not-a-real-key-1234567890"}
 
-    out = run_cli("tasks", "check", env=env, cwd=tmp_path)
+    out = cli("tasks", "check", env=env, cwd=tmp_path)
     assert out.returncode == 2
     claimed = re.search(r"`harness tasks check` prints `(error: [^`]+)`", " ".join(readme_section().split())).group(1)
     assert claimed in " ".join(out.stderr.split())
-    out = run_cli("tasks", "list", env=env, cwd=tmp_path)
+    out = cli("tasks", "list", env=env, cwd=tmp_path)
     assert out.returncode == 0
     assert [line.split()[0] for line in out.stdout.splitlines()] == ["summarize_zh_tw", "translate_en_zh", "broken"]
     assert "BROKEN" in out.stdout.splitlines()[2]
 
-    out = run_cli("eval", "--model", "baseline/copy", "--model", "openai/perfect", "--task", "translate_en_zh",
+    out = cli("eval", "--model", "baseline/copy", "--model", "openai/perfect", "--task", "translate_en_zh",
                   "--task", "summarize_zh_tw", "--judge", "openai/judge", env=env, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert re.search(r"run \S+: my_results/runs/\S+/items.csv, leaderboard my_results/leaderboard.csv", out.stdout)
@@ -839,9 +839,9 @@ def test_the_readme_walk_through(tmp_path, server):
     assert "numbers" in {m.rsplit(":", 1)[-1] for m in board.metric if m.startswith("judge:openai/judge:")}
 
     # the broken file blocks nothing else: report runs; eval without --task writes, then exits 2
-    out = run_cli("report", env=env, cwd=tmp_path)
+    out = cli("report", env=env, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    out = run_cli("eval", "--model", "baseline/lead", "--no-ci", env=env, cwd=tmp_path)
+    out = cli("eval", "--model", "baseline/lead", "--no-ci", env=env, cwd=tmp_path)
     assert out.returncode == 2 and "broken task file(s) skipped" in out.stderr
     board = pd.read_csv(tmp_path / "my_results" / "leaderboard.csv")
     assert {"translate_en_zh", "summarize_zh_tw"} <= set(board[board.model == "baseline/lead"].task)

@@ -5,7 +5,7 @@ import json
 import pytest
 import yaml
 
-from conftest import run_cli
+from conftest import cli  # in-process: these tests are about what the CLI says and exits with
 from harness.core._errors import UserError
 from harness.task._spec import load_task
 from helpers import make_task, simple_items
@@ -105,7 +105,7 @@ def test_missing_file(good):
 
 def test_cli_prints_one_line_and_exits_2(good, results):
     (good.parent / "prompt.j2").write_text("Translate {{ sauce }}")
-    out = run_cli("eval", "--model", "baseline/copy", "--task", str(good), env={"HARNESS_RESULTS": str(results)})
+    out = cli("eval", "--model", "baseline/copy", "--task", str(good), env={"HARNESS_RESULTS": str(results)})
     assert out.returncode == 2
     assert "Traceback" not in out.stderr
     lines = [line for line in out.stderr.splitlines() if line.strip()]
@@ -114,18 +114,18 @@ def test_cli_prints_one_line_and_exits_2(good, results):
 
 def test_cli_unknown_model_and_missing_key(good, results, monkeypatch):
     env = {"HARNESS_RESULTS": str(results), "OPENAI_API_KEY": None}
-    out = run_cli("eval", "--model", "nosuchprovider/x", "--task", str(good), env=env)
+    out = cli("eval", "--model", "nosuchprovider/x", "--task", str(good), env=env)
     assert out.returncode == 2 and "unknown provider" in out.stderr and "Traceback" not in out.stderr
-    out = run_cli("eval", "--model", "openai/gpt-4o-mini", "--task", str(good), env=env)
+    out = cli("eval", "--model", "openai/gpt-4o-mini", "--task", str(good), env=env)
     assert out.returncode == 2 and "OPENAI_API_KEY" in out.stderr and "Traceback" not in out.stderr
-    out = run_cli("eval", "--model", "baseline/nope", "--task", str(good), env=env)
+    out = cli("eval", "--model", "baseline/nope", "--task", str(good), env=env)
     assert out.returncode == 2 and "baseline/lead" in out.stderr
 
 
 def test_cli_unwritable_results(good, tmp_path):
     blocked = tmp_path / "file-not-folder"
     blocked.write_text("x")
-    out = run_cli("eval", "--model", "baseline/copy", "--task", str(good), env={"HARNESS_RESULTS": str(blocked / "r")})
+    out = cli("eval", "--model", "baseline/copy", "--task", str(good), env={"HARNESS_RESULTS": str(blocked / "r")})
     assert out.returncode == 2 and "not writable" in out.stderr and "Traceback" not in out.stderr
 
 

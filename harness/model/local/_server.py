@@ -56,8 +56,12 @@ def model_settings(name: str):
 
     m = get(name)
     threads = thread_count()
+    # logits_all=False: the server's default (True) keeps the logits of every prompt token, an
+    # n_ctx x n_vocab array (4.3 GB for Gemma's 262k vocabulary) computed on every long prompt;
+    # generation needs the last token's only (the cost: no `logprobs` in answers)
     return ModelSettings(model=str(verified_path(m)), model_alias=name, n_ctx=m.n_ctx, n_threads=threads,
-                         n_threads_batch=threads, seed=0, flash_attn=True, n_gpu_layers=0, verbose=False)
+                         n_threads_batch=threads, seed=0, flash_attn=True, n_gpu_layers=0, verbose=False,
+                         logits_all=False)
 
 
 def thread_count() -> int:
@@ -85,7 +89,8 @@ def build_app(name: str):
         from harness.model.local._catalog import get
 
         return {"model": name, "sha256": get(name).sha256, "n_ctx": llama.n_ctx(), "pid": os.getpid(),
-                "use_extra_bufts": bool(llama.model_params.use_extra_bufts)}
+                "use_extra_bufts": bool(llama.model_params.use_extra_bufts),
+                "logits_all": bool(getattr(llama, "_logits_all", True))}
 
     @app.post("/harness/fit")
     def fit(body: dict) -> dict:
