@@ -1,0 +1,103 @@
+"""`harness diff` against a local OpenAI-compatible server whose answers depend on the prompt's
+wording: an edit that ruins chosen items is significantly worse, and exactly those items are
+listed first; an edit answered identically gives p = 1 and no item listed as moved; bad input
+is one line and exit 2."""
+
+import re
+
+import pytest
+
+from conftest import cli
+from fakeserver import FakeServer
+from helpers import make_task
+
+N, BLOCKS = 24, 12
+RUINED = {"i1", "i3", "i5", "i7", "i9", "i11"}  # one item in each of 6 of the 12 blocks
+
+
+def _items():
+    items = [{"id": f"i{k}", "source": f"第{k}段。今天天气很好，我们下午去公园散步，晚上回家做饭。",
+              "meta": {"condition": "c", "block": f"b{k % BLOCKS}"}} for k in range(N)]
+    refs = [{"id": f"i{k}", "references": [f"Passage {k}. The weather is nice today; we walk in the park in the "
+                                           "afternoon and cook at home in the evening."]} for k in range(N)]
+    return items, refs
+
+
+def _answer(messages, body):
+    """The reference, except under a prompt that says TERSE, where the RUINED items get noise."""
+    text = messages[-1]["content"]
+    k = int(re.search(r"第(\d+)段", text).group(1))
+    if "TERSE" in text and f"i{k}" in RUINED:
+        return "zzz qqq <script>alert(1)</script> @octocat"
+    return (f"Passage {k}. The weather is nice today; we walk in the park in the afternoon and cook at home "
+            "in the evening.")
+
+
+def one_error_line(out, code: int, *needles: str) -> None:
+    assert out.returncode == code, (out.returncode, out.stdout[-2000:], out.stderr[-2000:])
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in out.stderr, lines
+    for n in needles:
+        assert n in lines[0], (n, lines[0])
+
+
+@pytest.fixture
+def runs(tmp_path):
+    items, refs = _items()
+    path = make_task(tmp_path / "t", items, refs, metrics=("chrf", "bleu", "rouge", "ter"), max_tokens=64)
+    with FakeServer(_answer) as srv:
+        env = {"HARNESS_RESULTS": str(tmp_path / "r"), "HARNESS_STORE": None, "OPENAI_API_BASE": srv.base_url,
+               "OPENAI_BASE_URL": srv.base_url, "OPENAI_API_KEY": "sk-test-diff-0000000000"}
+
+        def run(prompt: str):
+            (tmp_path / "t" / "prompt.j2").write_text(prompt, encoding="utf-8")
+            out = cli("eval", "--model", "openai/m", "--task", str(path), "--no-ci", env=env)
+            assert out.returncode == 0, out.stderr
+
+        yield run, path, env, tmp_path
+
+
+def test_an_edit_that_ruins_chosen_items_is_worse_and_lists_exactly_them_first(runs):
+    run, path, env, tmp_path = runs
+    run("Translate: {{ source }}")
+    run("TERSE. Translate: {{ source }}")
+    md = tmp_path / "diff.md"
+    out = cli("diff", "--model", "openai/m", "--task", str(path), "--top", str(len(RUINED)), "--out", str(md),
+              env=env)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines), out.stdout
+    chrf = next(line for line in lines if line.startswith("  chrf:"))
+    assert chrf.endswith(": worse") and "Δ -" in chrf, chrf
+    ter = " ".join(line for line in lines if line.startswith("  ter:"))
+    assert "worse" in ter  # TER rose: lower is better, so worse
+    moved = [m.group(1) for line in lines if (m := re.match(r"  (i\d+) \(", line))]
+    assert set(moved) == RUINED and len(moved) == len(RUINED)
+    # the Markdown escapes what came from the model
+    text = md.read_text()
+    assert "<script>" not in text and "&lt;script&gt;" in text and "@\u2060octocat" in text
+    assert text.count("**i") == len(RUINED)
+
+
+def test_an_edit_answered_identically_moves_nothing(runs):
+    run, path, env, _ = runs
+    run("TERSE. Translate: {{ source }}")
+    run("TERSE! Translate this: {{ source }}")  # another prompt, the same answers
+    out = cli("diff", "--model", "openai/m", env={**env, "HARNESS_TASKS": str(path.parent)})
+    assert out.returncode == 0, out.stderr
+    metric_lines = [line for line in out.stdout.splitlines() if re.match(r"  \w+: ", line)]
+    assert metric_lines and all("p 1.000" in line and "no significant change" in line for line in metric_lines)
+    assert "No item moved on chrf." in out.stdout
+
+
+def test_bad_input_is_one_line_exit_2(runs):
+    run, path, env, _ = runs
+    task = ("--task", str(path))
+    one_error_line(cli("diff", "--model", "openai/nobody", *task, env=env), 2, "openai/nobody", "no run")
+    run("Translate: {{ source }}")
+    one_error_line(cli("diff", "--model", "openai/m", *task, env=env), 2, "no earlier prompt")
+    one_error_line(cli("diff", "--model", "openai/m", *task, "--before", "ffff0000", env=env), 2,
+                   "--before ffff0000", "prompt hashes:")
+    one_error_line(cli("diff", "--model", "openai/m", "--model", "openai/n", *task, env=env), 2, "exactly one")
+    one_error_line(cli("diff", "--model", "openai/m", env={**env, "HARNESS_TASKS": str(path.parent)}), 2,
+                   "no task with two prompt versions")
