@@ -53,8 +53,10 @@ report: $(STAMP)
 tasks: $(STAMP)
 	$(BIN)/harness tasks build
 
+# the baseline in the results folder ($$HARNESS_RESULTS, else results/), or BASELINE=path
+BASELINE ?=
 check: $(STAMP)
-	$(BIN)/harness check --baseline results/baseline.csv
+	$(BIN)/harness check $(if $(BASELINE),--baseline $(BASELINE))
 
 # an embedded model as an OpenAI-compatible server for other tools (LOCAL=smollm2-135m, PORT=...)
 LOCAL ?= gemma3-270m

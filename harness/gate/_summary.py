@@ -184,7 +184,8 @@ def render(result, full_path: str | None = None, limit: int = MAX_CHARS) -> tupl
     add(50, 0, "", f"\n*Detectable drop*: the smallest drop this baseline lets the gate flag with 80% power "
                    f"when it is the only regression: one-sided at α/m = {_num(result.level, '{:.4f}')} (Holm's first "
                    f"step over the {m} tests), from the block-bootstrap spread of the paired difference; ∞: too few "
-                   "blocks for any p-value to reach that level. † no output changed, so the noise of a change cannot "
+                   "blocks for any p-value to reach that level; —: not measurable, the metric did not vary over the "
+                   "baseline items (no spread to size a drop by). † no output changed, so the noise of a change cannot "
                    "be measured: the figure is for a change unrelated to the baseline item by item.")
     if result.worst:
         add(60, 2, "", "\n### Worst items\n")

@@ -30,7 +30,11 @@ def smallest_p(n_blocks: int) -> float:
 
 
 def min_detectable_drop(se: float, n_blocks: int, alpha: float, min_blocks: int, power: float = POWER) -> float:
-    """Drop (in the metric's points) found with `power` by a one-sided test at `alpha`."""
+    """Drop (in the metric's points) found with `power` by a one-sided test at `alpha`; NaN
+    when the spread is 0 (e.g. a judge giving one score everywhere): a drop cannot be sized
+    against no noise, and 0 would read as perfect sensitivity."""
+    if se == 0:
+        return math.nan
     if n_blocks < max(min_blocks, 2) or smallest_p(n_blocks) >= alpha or not math.isfinite(se):
         return math.inf
     df = n_blocks - 1

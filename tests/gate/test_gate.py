@@ -410,3 +410,19 @@ def test_judge_scores_in_the_baseline_are_gated(project, tmp_path):
     assert len(lines) == 1 and "(judge openai/judge)" in lines[0] and "parse failure" in lines[0]
     n_changed = int(re.search(r": (\d+) of 40 item", lines[0]).group(1))
     assert 0 < n_changed < 40 and srv.count() == before + 40 + n_changed
+
+
+def test_make_check_reads_the_baseline_of_the_results_folder():
+    """`make check` leaves the baseline to `harness check` (the results folder's, so
+    HARNESS_RESULTS is followed); BASELINE=path names another file (make's dry run shows the command)."""
+    import subprocess
+
+    from conftest import ROOT
+
+    def command(*args):
+        out = subprocess.run(["make", "-n", "check", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        return next(line for line in out.stdout.splitlines() if "harness check" in line)
+
+    assert "--baseline" not in command()
+    assert command("BASELINE=other/base.csv").endswith("harness check --baseline other/base.csv")

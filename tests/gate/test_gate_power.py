@@ -152,3 +152,15 @@ def test_the_bound_for_an_unrelated_change():
         w = st.resample_weights(blocks)
         ratios.append(diff_se(after, before, blocks, mean_matrix, w) / (math.sqrt(2) * score_se(before, w, mean_matrix)))
     assert np.mean(ratios) == pytest.approx(1.0, abs=0.1)
+
+
+def test_no_spread_is_not_measurable_rather_than_perfect():
+    """Constant scores (a judge giving 4 everywhere) have no spread: the detectable drop is
+    NaN, shown as "—" (not measurable), never 0.00 (which would read as perfect sensitivity)."""
+    import math
+
+    from harness.inference._power import min_detectable_drop
+
+    assert math.isnan(min_detectable_drop(0.0, 12, 0.05, 5))
+    assert 0 < min_detectable_drop(1.0, 12, 0.05, 5) < math.inf
+    assert min_detectable_drop(1.0, 3, 0.05, 5) == math.inf  # too few blocks stays ∞
