@@ -307,19 +307,36 @@ def merge(path: Path, new_rows: list[dict]) -> "pd.DataFrame":  # noqa: F821
 
 # --- versions: one (model, task) may have rows from several prompts and samples -------------
 
+def sample_size(sample: str) -> int:
+    """Items in a sample (`<count>:<hash>`); 0 when it says none."""
+    head = str(sample).partition(":")[0]
+    return int(head) if head.isdigit() else 0
+
+
 def _latest_version(df: "pd.DataFrame") -> dict[tuple, tuple]:  # noqa: F821
-    """(model, task) -> (prompt_hash, sample) of its most recently written row."""
+    """(model, task) -> (prompt_hash, sample) of the version shown: the prompt of its most
+    recently written row, on the largest sample run with that prompt (the latest of equal
+    ones), so that a `--limit` check after a full run never hides the full result."""
     cols = [c for c in VERSION if c in df]
     order = [c for c in ("created_at", "run_id") if c in df]
     latest = df.fillna({c: "" for c in cols})
     latest = latest.sort_values(order, kind="stable", na_position="first") if order else latest
-    return {k: tuple(g[cols].iloc[-1].astype(str)) for k, g in latest.groupby(["model", "task"], sort=False)}
+    out = {}
+    for k, g in latest.groupby(["model", "task"], sort=False):
+        last = g[cols].iloc[-1].astype(str)
+        if "sample" in cols and "prompt_hash" in cols:
+            mine = g[g.prompt_hash.astype(str) == last["prompt_hash"]]
+            sizes = [sample_size(s) for s in mine["sample"]]
+            best = max(sizes)
+            last = mine[cols].iloc[max(i for i, s in enumerate(sizes) if s == best)].astype(str)
+        out[k] = tuple(last)
+    return out
 
 
 def current(df: "pd.DataFrame") -> "pd.DataFrame":  # noqa: F821
-    """Each (model, task)'s latest version only: the rows sharing the prompt hash and sample
-    of its most recently written row (older prompts and other `--limit` samples are kept in
-    the file and listed by `versions`). A frame without version columns is returned as is."""
+    """Each (model, task)'s latest version only: its latest prompt on the largest sample run
+    with it (older prompts and other `--limit` samples are kept in the file and listed by
+    `versions`). A frame without version columns is returned as is."""
     cols = [c for c in VERSION if c in df]
     if df.empty or not cols:
         return df

@@ -101,11 +101,17 @@ def _index_lock(results: Path):
 
 
 def _add(entries: dict, run_id: str, frame) -> None:
-    """The (model, task)s of one run's rows become latest unless a later run has them."""
+    """The (model, task)s of one run's rows become latest unless a later run has them, or
+    an earlier run of the same prompt asked more items (a `--limit` check after a full run
+    never hides the full run, as in the leaderboard's current version)."""
     for (model, task), rows in frame.groupby(["model", "task"], sort=False):
-        old = entries.get((model, task))
-        if old is None or old.run_id <= run_id:
-            entries[(model, task)] = latest_of(run_id, rows)
+        old, new = entries.get((model, task)), latest_of(run_id, rows)
+        if old is None:
+            entries[(model, task)] = new
+            continue
+        first, second = (old, new) if old.run_id <= run_id else (new, old)  # in the order they ran
+        smaller = second.prompt_hash == first.prompt_hash and len(second.asked) < len(first.asked)
+        entries[(model, task)] = first if smaller else second
 
 
 def record(results: Path, run_id: str, frame) -> None:

@@ -105,11 +105,13 @@ def test_a_changed_prompt_or_a_sample_adds_a_version_and_keeps_the_old_rows(open
     third = _board(results)
     alls = third[(third.condition == "all") & (third.metric == "chrf")]
     assert sorted(alls.n.astype(int)) == [4, 8, 8] and alls["sample"].nunique() == 2
-    # the default views show the latest version only, and say which
+    # the default views show the latest prompt on its largest sample (a --limit check after a
+    # full run never hides the full result), and say which
     now = lb.current(lb.read(results / "leaderboard.csv"))
-    assert set(now["sample"]) == {alls[alls.n == "4"]["sample"].iloc[0]} and set(now.prompt_hash) == {hashes[1]}
+    full = alls[(alls.n == "8") & (alls.prompt_hash == hashes[1])]["sample"].iloc[0]
+    assert set(now["sample"]) == {full} and set(now.prompt_hash) == {hashes[1]}
     wide = pd.read_csv(results / "leaderboard_wide.csv", keep_default_na=False, dtype=str)
-    assert set(wide.prompt_hash) == {hashes[1]} and set(wide.n[wide.condition == "all"]) == {"4"}
+    assert set(wide.prompt_hash) == {hashes[1]} and set(wide.n[wide.condition == "all"]) == {"8"}
     shown = invoke("leaderboard")
     assert shown.exit_code == 0
     text = " ".join(shown.output.split())
@@ -120,7 +122,7 @@ def test_a_changed_prompt_or_a_sample_adds_a_version_and_keeps_the_old_rows(open
     for ph, chrf in zip(alls.prompt_hash, alls.value):
         assert ph in hist.output and f"{float(chrf):.2f}" in hist.output
     versions = lb.versions(lb.read(results / "leaderboard.csv"), "openai/a")
-    assert len(versions) == 3 and versions.latest.sum() == 1 and versions[versions.latest].n.iloc[0] == 4
+    assert len(versions) == 3 and versions.latest.sum() == 1 and versions[versions.latest].n.iloc[0] == 8
     # the report shows the same latest version and says which, pointing at the older ones
     import html as html_lib
 
@@ -452,3 +454,26 @@ def test_a_run_reads_no_items_csv_back_and_the_files_follow_the_schema(openai_en
     baseline = pd.read_csv(ROOT / "results" / schema.BASELINE.path, dtype=str, keep_default_na=False)
     assert list(baseline.columns) == list(schema.BASELINE.columns)
     assert set(baseline.schema_version) == {str(schema.BASELINE.version)}
+
+
+def test_a_limit_run_after_a_full_run_hides_neither_the_full_result_nor_its_comparisons(openai_env, results,
+                                                                                       tmp_path):
+    from harness import results as hr
+
+    items, refs = _items()
+    task = make_task(tmp_path / "t", items, refs)
+    assert invoke("eval", "--model", "openai/a", "--model", "openai/b", "--task", str(task)).exit_code == 0
+    before = hr.pairwise(results)
+    assert invoke("eval", "--model", "openai/a", "--task", str(task), "--limit", "3").exit_code == 0
+    after = hr.pairwise(results)
+    assert len(after) == len(before) > 0 and set(after.n) == set(before.n)  # still compared on every item
+    board = hr.leaderboard(results)
+    alls = board[(board.condition == "all") & (board.metric == "chrf")]
+    assert sorted(alls.n) == [len(items), len(items)]  # both on the full sample
+    assert len(hr.leaderboard(results, all_versions=True).query("condition == 'all' and metric == 'chrf'")) == 3
+    # a new prompt is the new version even on fewer items: the edit is what the user wants to see
+    (tmp_path / "t" / "prompt.j2").write_text("Please translate: {{ source }}", encoding="utf-8")
+    assert invoke("eval", "--model", "openai/a", "--task", str(task), "--limit", "3").exit_code == 0
+    board = hr.leaderboard(results)
+    a = board[(board.model == "openai/a") & (board.condition == "all") & (board.metric == "chrf")]
+    assert list(a.n) == [3]
