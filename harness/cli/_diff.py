@@ -59,7 +59,7 @@ def diff(models, task_names, before, after, top, out) -> None:
             atomic_write_text(Path(out), "\n\n".join(markdown(d) for d in found) + "\n")
         except OSError as exc:
             raise UserError(f"{out}: cannot write the diff ({exc.strerror}); choose another --out") from None
-        click.echo(f"\nMarkdown: {out}")
+        click.echo(f"\nMarkdown:\n{out}")  # the path on a line of its own, whole, to copy
 
 
 def _one(text, limit: int = 120) -> str:

@@ -142,8 +142,8 @@ def _both_directions(df: pd.DataFrame) -> pd.DataFrame:
 def items(results=None, *, run: str | None = None, latest: bool = True) -> pd.DataFrame:
     """Per-item rows of results/runs/*/items.csv: output beside source, reference(s),
     ref_key, every tag, prompt hash and the `score_<metric>` of every metric (float64).
-    Default: the latest run of each (model, task), the outputs the leaderboard's latest
-    versions were scored on; `latest=False`: every run; `run="<run id>"`: that run only.
+    Default: each (model, task)'s current version (its latest prompt on the largest sample),
+    the outputs the leaderboard's default views and the pairwise tests were scored on; `latest=False`: every run; `run="<run id>"`: that run only.
     `references` is a list of str (every reference of the item)."""
     runs = _folder(results) / "runs"
     paths = sorted(runs.glob("*/items.csv"))
@@ -154,14 +154,18 @@ def items(results=None, *, run: str | None = None, latest: bool = True) -> pd.Da
     if not paths:
         raise FileNotFoundError(f"{runs}: no run yet (run `harness eval` first)")
     frames = []
-    seen: dict[tuple[str, str], int] = {}
-    for k, path in enumerate(paths):
-        df = _read(path)
-        frames.append(df)
-        for key in df[["model", "task"]].drop_duplicates().itertuples(index=False):
-            seen[tuple(key)] = k
-    if latest and run is None:  # each (model, task) from the last run folder that has it
-        frames = [df[[seen[(m, t)] == k for m, t in zip(df.model, df.task)]] for k, df in enumerate(frames)]
+    if latest and run is None:  # each (model, task) from the run of its current version (run index)
+        from harness.results._runs import latest_runs
+
+        shown = latest_runs(_folder(results))
+        wanted = {e.run_id for e in shown.values()}
+        for path in paths:
+            if path.parent.name in wanted:
+                df = _read(path)
+                frames.append(df[[shown.get((m, t)) is not None and shown[(m, t)].run_id == path.parent.name
+                                  for m, t in zip(df.model, df.task)]])
+    else:
+        frames = [_read(path) for path in paths]
     df = pd.concat(frames, ignore_index=True).fillna("")
     dtypes = {**schema.ITEMS.dtypes, **{c: _FLOAT for c in df.columns if c.startswith("score_")}}
     out = _typed(df, dtypes, columns=schema.ITEMS.columns)

@@ -66,7 +66,8 @@ def test_an_edit_that_ruins_chosen_items_is_worse_and_lists_exactly_them_first(r
               env=env)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert all(len(line) <= 80 for line in lines), out.stdout
+    assert lines[-2:] == ["Markdown:", str(md)]
+    assert all(len(line) <= 80 for line in lines[:-1]), out.stdout
     chrf = next(line for line in lines if line.startswith("  chrf:"))
     assert chrf.endswith(": worse") and "Δ -" in chrf, chrf
     ter = " ".join(line for line in lines if line.startswith("  ter:"))
