@@ -21,8 +21,9 @@ TEXT_CHARS = 300  # of a source, reference or output shown in the terminal
 @click.option("--task", "task_names", multiple=True,
               help="Default: every task the model ran with an earlier prompt.")
 @click.option("--before", default=None, metavar="RUN|HASH",
-              help="A run id or a prompt hash (4+ characters). Default: the latest run of the prompt before --after's.")
-@click.option("--after", default=None, metavar="RUN|HASH", help="Default: the model's latest run of the task.")
+              help="A run id or a prompt hash (4+ characters). Default: the prompt before --after's.")
+@click.option("--after", default=None, metavar="RUN|HASH", help="Default: the model's latest prompt on the task "
+              "(a prompt by its run on the most items).")
 @click.option("--top", type=click.IntRange(min=0), default=5, show_default=True,
               help="Items listed, those that moved most on the task's headline metric.")
 @click.option("--out", default=None, metavar="PATH", help="Also write the diff as Markdown, escaped for a "

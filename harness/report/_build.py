@@ -52,6 +52,7 @@ class ReportData:
     meta: list[tuple[str, "pd.DataFrame"]] = field(default_factory=list)  # noqa: F821
     generated: str = ""
     every_version: "pd.DataFrame | None" = None  # noqa: F821 - leaderboard.csv, older versions too
+    results: Path | None = None  # the folder, for what is read per task (the prompt diffs)
 
 
 def load_data(results: Path) -> ReportData:
@@ -97,7 +98,7 @@ def load_data(results: Path) -> ReportData:
         for path in sorted((results / "meta").glob("*.csv")):
             meta.append((path.name, read(path)))
     return ReportData(board, pairwise, judge_pw, read(results / "leaderboard_wide.csv", dtype=str), tasks,
-                      latest_outputs(results), meta, str(board.created_at.max()), every_version)
+                      latest_outputs(results), meta, str(board.created_at.max()), every_version, results)
 
 
 def _ci_text(r) -> str:
@@ -301,6 +302,39 @@ def _examples(task, task_id: str, models: list[str], data: ReportData) -> list[d
     return items
 
 
+DIFF_ITEMS = 3  # items shown per prompt diff
+
+
+def _prompt_diffs(task, models: list[str], data: ReportData) -> list[dict]:
+    """Per model run with two prompts or more: its latest run against the latest run of the
+    prompt before it (what `harness diff` prints), with the items that moved most."""
+    from harness.core import UserError
+    from harness.results import choose, diff_task, runs_of
+
+    if task is None or data.results is None:
+        return []
+    out = []
+    for model in models:
+        runs = runs_of(data.results, model, task.id)
+        if len({r.prompt_hash for r in runs}) < 2:
+            continue
+        try:
+            d = diff_task(task, model, *choose(runs, model, task.id, None, None), top=DIFF_ITEMS)
+        except UserError:  # e.g. the two prompts share fewer than 2 answered items: nothing to pair
+            continue
+        rows = [{"metric": m.metric, "before": format(m.before, m.fmt), "after": format(m.after, m.fmt),
+                 "diff": f"{format(m.diff, '+' + m.fmt)} [{format(m.ci_low, '+' + m.fmt)}, "
+                         f"{format(m.ci_high, '+' + m.fmt)}]", "p": f"{m.p_value:.3f}", "verdict": m.verdict,
+                 "cls": {"better": "win", "worse": "loss"}.get(m.verdict, "")} for m in d.metrics]
+        moved = [{"id": it.item_id, "deltas": ", ".join(f"{k} {v:+.1f}" for k, v in it.deltas.items()),
+                  "source": it.source, "reference": it.reference, "before": it.before, "after": it.after}
+                 for it in d.moved]
+        out.append({"model": model, "before": d.before.prompt_hash, "after": d.after.prompt_hash,
+                    "before_run": d.before.run_id, "after_run": d.after.run_id, "n": d.n, "blocks": d.blocks,
+                    "sort": d.sort_metric, "rows": rows, "moved": moved})
+    return out
+
+
 def _version_note(task_id: str, models: list[str], grp, data: ReportData) -> str:
     """Which prompt version and item sample of each model the section shows (the latest),
     and how many older ones the leaderboard keeps."""
@@ -327,7 +361,8 @@ def _task_section(task_id: str, grp, data: ReportData) -> dict:
             "matrix": _matrix(task_id, models, data, primary, samples),
             "chart": _condition_chart(plain[plain.metric == primary].to_dict("records"), models, primary, samples),
             "judges": _judges(task_id, grp, models, data),
-            "examples": _examples(task, task_id, models, data)}
+            "examples": _examples(task, task_id, models, data),
+            "diffs": _prompt_diffs(task, models, data)}
 
 
 def _meta_section(name: str, df) -> dict:

@@ -1,7 +1,7 @@
 """`harness diff`: what a prompt edit did to one model, item by item.
 
-Two versions of a model on a task — by prompt hash or run id; by default the latest run
-against the latest run of the prompt before it — are compared on the items both answered:
+Two versions of a model on a task — by prompt hash or run id; by default the latest prompt
+against the prompt before it, each by its run on the most items — are compared on the items both answered:
 per metric the paired difference (after − before) with its CI over blocks and the p-value
 of the block-level randomization test (the same test as pairwise.csv), then the items that
 moved most on the task's headline metric, with their source, reference and both outputs."""
@@ -91,14 +91,14 @@ def runs_of(results: Path, model: str, task_id: str) -> list[Version]:
 
 
 def _pick(runs: list[Version], ref: str, what: str, model: str, task_id: str) -> Version:
-    """A run named by its id, or the latest run of a prompt hash named by a prefix."""
+    """A run named by its id, or a prompt hash named by a prefix (its run on the most items)."""
     exact = [r for r in runs if r.run_id == ref]
     if exact:
         return exact[0]
     if len(ref) >= MIN_PREFIX:
         by_hash = [r for r in runs if r.prompt_hash.startswith(ref)]
         if len({r.prompt_hash for r in by_hash}) == 1:
-            return by_hash[-1]
+            return _largest(by_hash)
         if by_hash:
             raise UserError(f"--{what} {ref}: names {len({r.prompt_hash for r in by_hash})} prompt hashes of "
                             f"{model} on {task_id}; give more characters")
@@ -106,15 +106,27 @@ def _pick(runs: list[Version], ref: str, what: str, model: str, task_id: str) ->
     raise UserError(f"--{what} {ref}: no run id or prompt hash of {model} on {task_id} (prompt hashes: {known})")
 
 
+def _largest(runs: list[Version]) -> Version:
+    """Of one prompt's runs, the one on the most items (the latest of equal ones): a `--limit`
+    check after a full run does not stand for the prompt, as in the leaderboard."""
+    return max(reversed(runs), key=lambda r: r.asked)
+
+
 def choose(runs: list[Version], model: str, task_id: str, before: str | None, after: str | None
            ) -> tuple[Version, Version]:
     if not runs:
         raise UserError(f"{model} has no run on {task_id}; run `harness eval --model {model} --task {task_id}`")
-    new = _pick(runs, after, "after", model, task_id) if after else runs[-1]
+    if after:
+        new = _pick(runs, after, "after", model, task_id)
+    else:
+        new = _largest([r for r in runs if r.prompt_hash == runs[-1].prompt_hash])
     if before:
         return _pick(runs, before, "before", model, task_id), new
     older = [r for r in runs if r.prompt_hash != new.prompt_hash and r.run_id < new.run_id
              and len(set(r.outputs) & set(new.outputs)) >= 2]
+    if older:
+        older = [r for r in older if r.prompt_hash == older[-1].prompt_hash]
+        older = [_largest(older)]
     if not older:
         raise UserError(f"{model} on {task_id}: no earlier prompt to compare with (every run has prompt "
                         f"{new.prompt_hash}, or shares fewer than 2 answered items with it); edit the prompt and "

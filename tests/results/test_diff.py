@@ -33,6 +33,12 @@ def _answer(messages, body):
             "in the evening.")
 
 
+def tmp_path_of(env):
+    from pathlib import Path
+
+    return Path(env["HARNESS_RESULTS"]).parent
+
+
 def one_error_line(out, code: int, *needles: str) -> None:
     assert out.returncode == code, (out.returncode, out.stdout[-2000:], out.stderr[-2000:])
     lines = [line for line in out.stderr.splitlines() if line.strip()]
@@ -78,6 +84,18 @@ def test_an_edit_that_ruins_chosen_items_is_worse_and_lists_exactly_them_first(r
     text = md.read_text()
     assert "<script>" not in text and "&lt;script&gt;" in text and "@\u2060octocat" in text
     assert text.count("**i") == len(RUINED)
+    # the report draws the same diff: the verdicts, the 3 items that moved most, as text
+    import html as html_lib
+
+    page_path = tmp_path / "report.html"
+    assert cli("report", "--out", str(page_path), env={**env, "HARNESS_TASKS": str(path.parent)}).returncode == 0
+    page = page_path.read_text(encoding="utf-8")
+    section = page.split("What the last prompt edit did", 1)[1].split("Items side by side", 1)[0]
+    assert "<script>alert" not in section and "&lt;script&gt;alert(1)&lt;/script&gt;" in section
+    shown = set(re.findall(r"<summary>(i\d+) moved most on chrf", section))
+    assert len(shown) == 3 and shown <= RUINED
+    assert section.count(">worse<") == len([m for m in lines if re.match(r"  \w+: ", m)])
+    assert "openai/m: prompt" in html_lib.unescape(section)
 
 
 def test_an_edit_answered_identically_moves_nothing(runs):
@@ -89,6 +107,10 @@ def test_an_edit_answered_identically_moves_nothing(runs):
     metric_lines = [line for line in out.stdout.splitlines() if re.match(r"  \w+: ", line)]
     assert metric_lines and all("p 1.000" in line and "no significant change" in line for line in metric_lines)
     assert "No item moved on chrf." in out.stdout
+    page_path = tmp_path_of(env) / "report.html"
+    assert cli("report", "--out", str(page_path), env={**env, "HARNESS_TASKS": str(path.parent)}).returncode == 0
+    section = page_path.read_text(encoding="utf-8").split("What the last prompt edit did", 1)[1]
+    assert "No item moved on chrf." in section and "<details>" not in section.split("Items side by side")[0]
 
 
 def test_bad_input_is_one_line_exit_2(runs):

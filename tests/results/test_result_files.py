@@ -131,7 +131,10 @@ def test_a_changed_prompt_or_a_sample_adds_a_version_and_keeps_the_old_rows(open
     page = html_lib.unescape(out_html.read_text(encoding="utf-8"))
     note = page.split('class="note version-note">', 1)[1].split("</p>", 1)[0]
     assert f"prompt {hashes[1]}" in note and "2 older version(s)" in note and "--history openai/a" in note
-    assert hashes[0] not in page  # the first prompt's scores are not drawn beside the latest
+    # the first prompt's scores are not drawn beside the latest; only the diff names it as "before"
+    board_part, diff_part = page.split("What the last prompt edit did", 1)
+    assert hashes[0] not in board_part and f"prompt {hashes[0]} → {hashes[1]}" in diff_part
+    assert "8 items" in diff_part  # the second prompt's full run, not its --limit 4 check
 
 
 def test_history_of_an_unknown_model_is_one_line_exit_2(openai_env, results, tmp_path):
