@@ -89,9 +89,9 @@ def plain(d, width: int = 80) -> str:
         lines += wrap(f"{m.metric}: {_num(m.before, m.fmt)} → {_num(m.after, m.fmt)}, Δ {_num(m.diff, m.fmt, True)} "
                       f"[{_num(m.ci_low, m.fmt, True)}, {_num(m.ci_high, m.fmt, True)}], p {m.p_value:.3f}: "
                       f"{m.verdict}", "  ")
-    if not d.moved:
+    if d.top and not d.moved:
         lines += ["", f"No item moved on {d.sort_metric}."]
-    else:
+    elif d.moved:
         lines += ["", f"Items that moved most on {d.sort_metric}:"]
     for it in d.moved:
         deltas = ", ".join(f"{name} {v:+.1f}" for name, v in it.deltas.items())
@@ -110,8 +110,9 @@ def markdown(d) -> str:
         lines.append(f"| {md(m.metric)} | {_num(m.before, m.fmt)} | {_num(m.after, m.fmt)} | "
                      f"{_num(m.diff, m.fmt, True)} [{_num(m.ci_low, m.fmt, True)}, {_num(m.ci_high, m.fmt, True)}] | "
                      f"{m.p_value:.3f} | {md(m.verdict)} |")
-    lines += ["", f"### Items that moved most on {md(d.sort_metric)}" if d.moved else
-              f"No item moved on {md(d.sort_metric)}."]
+    if d.top:
+        lines += ["", f"### Items that moved most on {md(d.sort_metric)}" if d.moved else
+                  f"No item moved on {md(d.sort_metric)}."]
     for it in d.moved:
         deltas = ", ".join(f"{md(name)} {v:+.1f}" for name, v in it.deltas.items())
         lines += ["", f"**{md(it.item_id)}** ({deltas})", "",

@@ -63,6 +63,7 @@ class TaskDiff:
     n: int  # items both answered
     blocks: int
     sort_metric: str
+    top: int = 5  # items asked for (0: none listed, none said to be unmoved)
     metrics: list[MetricDiff] = field(default_factory=list)
     moved: list[MovedItem] = field(default_factory=list)
 
@@ -155,7 +156,7 @@ def diff_task(task, model: str, old: Version, new: Version, top: int = 5) -> Tas
     blocks = [it.block for it in common]
     scorers = {m: registry.make(m, task) for m in task.spec.metrics}
     sort_metric = registry.headline(task.spec.metrics[0])
-    out = TaskDiff(model, task.id, old, new, len(common), len(set(blocks)), sort_metric)
+    out = TaskDiff(model, task.id, old, new, len(common), len(set(blocks)), sort_metric, top)
     per_item: dict[str, np.ndarray] = {}
     for family, scorer in scorers.items():
         sa = scorer.stats([old.outputs[it.id] for it in common], common)

@@ -107,6 +107,8 @@ def test_an_edit_answered_identically_moves_nothing(runs):
     metric_lines = [line for line in out.stdout.splitlines() if re.match(r"  \w+: ", line)]
     assert metric_lines and all("p 1.000" in line and "no significant change" in line for line in metric_lines)
     assert "No item moved on chrf." in out.stdout
+    quiet = cli("diff", "--model", "openai/m", "--top", "0", env={**env, "HARNESS_TASKS": str(path.parent)})
+    assert quiet.returncode == 0 and "moved" not in quiet.stdout  # none asked for: nothing said of items
     page_path = tmp_path_of(env) / "report.html"
     assert cli("report", "--out", str(page_path), env={**env, "HARNESS_TASKS": str(path.parent)}).returncode == 0
     section = page_path.read_text(encoding="utf-8").split("What the last prompt edit did", 1)[1]
