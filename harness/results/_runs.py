@@ -63,23 +63,61 @@ def _index_path(results: Path) -> Path:
     return results / schema.RUN_INDEX
 
 
-def _load(results: Path) -> tuple[list[str], dict[tuple[str, str], Latest]] | None:
+class Index:
+    """Per (model, task): for each prompt it ran with, the run on the most items (the latest
+    of equal ones), and the prompt of its latest run. Its current version is that prompt's
+    entry: the leaderboard's rule, so that going back to an older prompt with a `--limit`
+    check still finds that prompt's full run."""
+
+    def __init__(self):
+        self.versions: dict[tuple[str, str], dict[str, Latest]] = {}
+        self.last: dict[tuple[str, str], tuple[str, str]] = {}  # (run id, prompt hash) of the latest run
+
+    def keep(self, key: tuple[str, str], new: Latest) -> None:
+        mine = self.versions.setdefault(key, {})
+        old = mine.get(new.prompt_hash)
+        if old is None or (len(new.asked), new.run_id) > (len(old.asked), old.run_id):
+            mine[new.prompt_hash] = new
+
+    def add(self, run_id: str, frame) -> None:
+        for (model, task), rows in frame.groupby(["model", "task"], sort=False):
+            new = latest_of(run_id, rows)
+            self.keep((model, task), new)
+            self.last[(model, task)] = max(self.last.get((model, task), ("", "")), (run_id, new.prompt_hash))
+
+    def current(self) -> dict[tuple[str, str], Latest]:
+        return {key: self.versions[key][ph] for key, (_, ph) in self.last.items()}
+
+
+def _entry(e: Latest) -> dict:
+    return {"run_id": e.run_id, "prompt_hash": e.prompt_hash, "asked": list(e.asked), "answered": list(e.answered),
+            "digest": e.digest}
+
+
+def _load(results: Path) -> tuple[list[str], Index] | None:
     try:
         data = json.loads(_index_path(results).read_text(encoding="utf-8"))
-        entries = {(e["model"], e["task"]): Latest(e["run_id"], e["prompt_hash"], tuple(e["asked"]),
-                                                  tuple(e["answered"]), e["digest"]) for e in data["latest"]}
-        return list(data["runs"]), entries
+        index = Index()
+        for e in data["versions"]:
+            index.keep((e["model"], e["task"]), Latest(e["run_id"], e["prompt_hash"], tuple(e["asked"]),
+                                                       tuple(e["answered"]), e["digest"]))
+        for e in data["last"]:
+            index.last[(e["model"], e["task"])] = (e["run_id"], e["prompt_hash"])
+        index.current()  # every latest prompt has its entry, or the file is damaged
+        return list(data["runs"]), index
     except (OSError, ValueError, KeyError, TypeError):
         return None  # missing or damaged: rebuilt from runs/
 
 
-def _save(results: Path, runs, entries: dict[tuple[str, str], Latest]) -> None:
+def _save(results: Path, runs, index: Index) -> None:
     """Best effort: the index is a cache, so a folder that cannot be written (a read-only
     cache shared by a team) only costs the next refresh a scan of runs/."""
-    latest = [{"model": m, "task": t, "run_id": e.run_id, "prompt_hash": e.prompt_hash, "asked": list(e.asked),
-               "answered": list(e.answered), "digest": e.digest} for (m, t), e in sorted(entries.items())]
+    versions = [{"model": m, "task": t, **_entry(e)} for (m, t), per in sorted(index.versions.items())
+                for _, e in sorted(per.items())]
+    last = [{"model": m, "task": t, "run_id": r, "prompt_hash": ph} for (m, t), (r, ph) in sorted(index.last.items())]
     try:
-        atomic_write_text(_index_path(results), json.dumps({"runs": sorted(runs), "latest": latest}))
+        atomic_write_text(_index_path(results), json.dumps({"runs": sorted(runs), "versions": versions,
+                                                            "last": last}))
     except (OSError, UserError):
         pass
 
@@ -100,20 +138,6 @@ def _index_lock(results: Path):
         lock.__exit__(None, None, None)
 
 
-def _add(entries: dict, run_id: str, frame) -> None:
-    """The (model, task)s of one run's rows become latest unless a later run has them, or
-    an earlier run of the same prompt asked more items (a `--limit` check after a full run
-    never hides the full run, as in the leaderboard's current version)."""
-    for (model, task), rows in frame.groupby(["model", "task"], sort=False):
-        old, new = entries.get((model, task)), latest_of(run_id, rows)
-        if old is None:
-            entries[(model, task)] = new
-            continue
-        first, second = (old, new) if old.run_id <= run_id else (new, old)  # in the order they ran
-        smaller = second.prompt_hash == first.prompt_hash and len(second.asked) < len(first.asked)
-        entries[(model, task)] = first if smaller else second
-
-
 def record(results: Path, run_id: str, frame) -> None:
     """After a run wrote runs/<run_id>/items.csv (`frame`, its rows): index them."""
     frame = as_read(frame)
@@ -122,19 +146,19 @@ def record(results: Path, run_id: str, frame) -> None:
         if loaded is None:
             _rebuild(results)
             return
-        runs, entries = loaded
-        _add(entries, run_id, frame)
-        _save(results, {*runs, run_id}, entries)
+        runs, index = loaded
+        index.add(run_id, frame)
+        _save(results, {*runs, run_id}, index)
 
 
-def _rebuild(results: Path, frames: dict | None = None) -> tuple[list[str], dict[tuple[str, str], Latest]]:
-    runs, entries = [], {}
+def _rebuild(results: Path, frames: dict | None = None) -> tuple[list[str], Index]:
+    runs, index = [], Index()
     for path in sorted((results / "runs").glob("*/items.csv")):
-        _add(entries, path.parent.name, _read(path, frames))
+        index.add(path.parent.name, _read(path, frames))
         runs.append(path.parent.name)
     if runs:
-        _save(results, runs, entries)
-    return runs, entries
+        _save(results, runs, index)
+    return runs, index
 
 
 def _read(path: Path, frames: dict | None):
@@ -151,16 +175,16 @@ def latest_runs(results: Path, frames: dict | None = None) -> dict[tuple[str, st
     present = sorted(p.parent.name for p in (results / "runs").glob("*/items.csv"))
     loaded = _load(results)
     if loaded is not None and set(loaded[0]) == set(present):
-        return loaded[1]
+        return loaded[1].current()
     with _index_lock(results):
         loaded = _load(results)
         if loaded is None or not set(loaded[0]) <= set(present):  # damaged, or a run folder removed
-            return _rebuild(results, frames)[1]
-        runs, entries = loaded
+            return _rebuild(results, frames)[1].current()
+        runs, index = loaded
         for run_id in sorted(set(present) - set(runs)):
-            _add(entries, run_id, _read(results / "runs" / run_id / "items.csv", frames))
-        _save(results, present, entries)
-        return entries
+            index.add(run_id, _read(results / "runs" / run_id / "items.csv", frames))
+        _save(results, present, index)
+        return index.current()
 
 
 def latest_outputs(results: Path) -> dict[tuple[str, str], "pd.DataFrame"]:  # noqa: F821

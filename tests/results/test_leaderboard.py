@@ -388,3 +388,20 @@ def test_the_run_index_follows_runs_removed_added_out_of_order_or_damaged(transl
     assert runs.latest_runs(results)[("a", translate.id)] == latest
     assert set(runs.latest_outputs(results)) == {("a", translate.id)}
     assert len(runs.latest_outputs(results)[("a", translate.id)]) == 10
+
+
+def test_back_to_an_older_prompt_with_a_limit_check_finds_that_prompts_full_run(translate, tmp_path):
+    """The index keeps, per prompt, its run on the most items: a full run of prompt P, a check
+    of prompt Q, then a check of P again -> P's full run is current, as in the leaderboard."""
+    import harness.results._runs as runs
+
+    results = tmp_path / "results"
+    items = translate.items[:10]
+    _write_run(results, "20260101T000000000Z-x", _outputs(translate, "a", items).assign(prompt_hash="p"))
+    _write_run(results, "20260102T000000000Z-x", _outputs(translate, "a", items[:3]).assign(prompt_hash="q"))
+    assert runs.latest_runs(results)[("a", translate.id)].run_id == "20260102T000000000Z-x"  # a new prompt shows
+    _write_run(results, "20260103T000000000Z-x", _outputs(translate, "a", items[:3]).assign(prompt_hash="p"))
+    current = runs.latest_runs(results)[("a", translate.id)]
+    assert current.run_id == "20260101T000000000Z-x" and len(current.asked) == 10
+    (results / "cache" / "run-index.json").unlink()  # rebuilt from runs/: the same answer
+    assert runs.latest_runs(results)[("a", translate.id)] == current
