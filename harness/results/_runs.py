@@ -1,8 +1,9 @@
-"""Which run holds each (model, task)'s latest outputs: `cache/run-index.json`, kept up to date
-by every run, so that a refresh reads the runs that changed instead of every items.csv ever
-written. Per (model, task) it records the run, the prompt hash, the items asked and answered
-and a digest of the outputs: with the per-item statistics cached under that digest, a model
-that did not run again is compared without opening its items.csv at all.
+"""Which run holds each (model, task)'s current outputs: `cache/run-index.json`, kept up to
+date by every run, so that a refresh reads the runs that changed instead of every items.csv
+ever written. Per (model, task) and prompt it records the run on the most items (the items
+asked and answered, a digest of the outputs), and which prompt ran last: the current version
+is that prompt's entry, as in the leaderboard. With the per-item statistics cached under the
+digest, a model that did not run again is compared without opening its items.csv at all.
 
 The index is a cache of runs/: a run folder it does not know is read and added; a run folder
 removed, or an index that does not parse, rebuilds it from every items.csv."""
