@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import textwrap
-import unicodedata
 
 import click
 
@@ -64,10 +63,10 @@ def diff(models, task_names, before, after, top, out) -> None:
 
 
 def _one(text, limit: int = 120) -> str:
-    """Outside text on one line: no control characters (no terminal escapes), cut at `limit`."""
-    text = " ".join(str(text).split())
-    text = "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf"))
-    return text[:limit] + "…" if len(text) > limit else text
+    """Outside text on one terminal line (the gate's: no control characters, no bidi overrides)."""
+    from harness.gate import one_line
+
+    return one_line(text, limit)
 
 
 def _num(v: float, fmt: str, sign: bool = False) -> str:

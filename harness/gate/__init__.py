@@ -10,6 +10,7 @@ _WHERE = {
     'judge_names': ('_check', 'judge_names'),
     'load_thresholds': ('_config', 'load_thresholds'),
     'md': ('_summary', 'md'),
+    'one_line': ('_summary', 'one_line'),
     'plain': ('_summary', 'plain'),
     'read_baseline': ('_baseline', 'read_baseline'),
     'render': ('_summary', 'render'),

@@ -25,7 +25,7 @@ _BIDI = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068
 
 def md(text, limit: int = FIELD_CHARS) -> str:
     """One line of plain text, safe anywhere in GitHub Markdown, including a table cell."""
-    text = _one(text, limit)  # newlines (and U+2028/2029) would end the cell or the list item
+    text = one_line(text, limit)  # newlines (and U+2028/2029) would end the cell or the list item
     text = _PUNCT.sub(r"\\\1", text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = text.replace("@", "@" + _JOIN).replace("#", "#" + _JOIN)
@@ -85,42 +85,42 @@ def plain(result, summary_path: str | None = None, width: int = 80) -> str:
     if result.failures:
         out += ["", "Items without an answer (the check fails until they are answered):"]
         for f in result.failures:
-            out += line(f"{_one(f.model)} · {_one(f.task)} ({_one(f.what)}): {f.n_errors} of {f.n_items} failed; "
-                        f"first, {_one(f.first_item)}: {_one(f.first_error, 200)}", "  ")
+            out += line(f"{one_line(f.model)} · {one_line(f.task)} ({one_line(f.what)}): {f.n_errors} of {f.n_items} failed; "
+                        f"first, {one_line(f.first_item)}: {one_line(f.first_error, 200)}", "  ")
     if result.drift:
         out += ["", "Scoring changed (review, then `harness baseline update`):"]
         for d in result.drift:
-            out += line(f"{_one(d.task)} · {_one(d.metric)}: {d.n} item(s) differ (first: {_num(d.old)} → "
+            out += line(f"{one_line(d.task)} · {one_line(d.metric)}: {d.n} item(s) differ (first: {_num(d.old)} → "
                         f"{_num(d.new)})", "  ")
     out += ["", "Prompts changed:" + ("" if result.prompts_changed else " none")]
     for task, old, new, prompt in result.prompts_changed:
-        out += line(f"{_one(task)}: {_one(', '.join(old))} → {_one(new)} ({_one(prompt)})", "  ")
+        out += line(f"{one_line(task)}: {one_line(', '.join(old))} → {one_line(new)} ({one_line(prompt)})", "  ")
     groups: dict[tuple[str, str], list] = {}
     for t in sorted(result.tests, key=lambda t: (not t.regressed, not t.significant, t.task, t.model, t.metric)):
         groups.setdefault((t.model, t.task), []).append(t)
     out += ["", "after − before, per model and task:" if groups else "No test could be run."]
     for (model, task), tests in groups.items():
-        out += line(f"{_one(model)} · {_one(task)}", "  ")
+        out += line(f"{one_line(model)} · {one_line(task)}", "  ")
         for t in tests:
             ci = f" [{_num(t.ci_low, '{:+.2f}')}, {_num(t.ci_high, '{:+.2f}')}]" if not math.isnan(t.ci_low) else ""
             flag = "REGRESSED" if t.regressed else ("worse, within threshold" if t.significant else "ok")
             mdd = _num(t.mdd) + ("†" if t.mdd_basis == "unrelated" and math.isfinite(t.mdd) else "")
-            out += line(f"{flag}: {_one(t.metric)} {_num(t.before)} → {_num(t.after)}, Δ {_num(t.diff, '{:+.2f}')}"
+            out += line(f"{flag}: {one_line(t.metric)} {_num(t.before)} → {_num(t.after)}, Δ {_num(t.diff, '{:+.2f}')}"
                         f"{ci}, p {_num(t.p_value, '{:.3f}')} (Holm {_num(t.p_holm, '{:.3f}')}), threshold "
                         f"{_num(t.threshold)}, detectable drop {mdd}, n {t.n}", "    ")
     if result.worst:
         out += ["", "Worst items:"]
         for w in result.worst:
-            deltas = ", ".join(f"{_one(name)} {d:+.1f}" for name, d in w.deltas.items())
-            out += line(f"{_one(w.model)} · {_one(w.task)} · {_one(w.item)} ({deltas})", "  ")
-            out += line(f"before: {_one(w.before, TEXT_CHARS)}", "    ")
-            out += line(f"after: {_one(w.after, TEXT_CHARS)}", "    ")
+            deltas = ", ".join(f"{one_line(name)} {d:+.1f}" for name, d in w.deltas.items())
+            out += line(f"{one_line(w.model)} · {one_line(w.task)} · {one_line(w.item)} ({deltas})", "  ")
+            out += line(f"before: {one_line(w.before, TEXT_CHARS)}", "    ")
+            out += line(f"after: {one_line(w.after, TEXT_CHARS)}", "    ")
     if summary_path:  # on a line of its own, unwrapped, so it can be copied
-        out += ["", "Markdown for the pull request:", _one(summary_path, 1000)]
+        out += ["", "Markdown for the pull request:", one_line(summary_path, 1000)]
     return "\n".join(out)
 
 
-def _one(text, limit: int = FIELD_CHARS) -> str:
+def one_line(text, limit: int = FIELD_CHARS) -> str:
     """Outside text on one terminal line: no control characters (no escape sequences), no
     bidirectional overrides, cut at `limit`."""
     text = " ".join(str(text).split())

@@ -222,8 +222,9 @@ def run_eval(tasks: list[Task], opts: RunOptions, results: Path) -> "RunSummary"
         merge_judge_pairwise(results, [r["row"] for r in judge_rows])
     from harness.results import as_read, record_run, refresh
 
-    record_run(results, run_id, frame)  # before the refresh: it reads the index
-    fresh = dict(iter(as_read(frame).groupby(["model", "task"], sort=False))) if len(frame) else {}
+    written = as_read(frame)  # the rows as items.csv reads back
+    record_run(results, run_id, written)  # before the refresh: it reads the index
+    fresh = dict(iter(written.groupby(["model", "task"], sort=False))) if len(written) else {}
     pairwise, wide = refresh(results, tasks, scored_all, fresh)
     from harness.pipeline._summary import RunSummary
 

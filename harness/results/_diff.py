@@ -18,6 +18,7 @@ import numpy as np
 from harness import inference as st
 from harness.core import UserError
 from harness.results._leaderboard import metric_fn
+from harness.results._pairwise import task_scorers
 from harness.results._runs import read_items
 
 MIN_PREFIX = 4  # characters of a prompt hash that name it
@@ -154,7 +155,7 @@ def diff_task(task, model: str, old: Version, new: Version, top: int = 5) -> Tas
         raise UserError(f"{model} on {task.id}: runs {old.run_id} and {new.run_id} share {len(common)} answered "
                         "item(s); a paired comparison needs at least 2")
     blocks = [it.block for it in common]
-    scorers = {m: registry.make(m, task) for m in task.spec.metrics}
+    scorers = task_scorers(task)
     sort_metric = registry.headline(task.spec.metrics[0])
     out = TaskDiff(model, task.id, old, new, len(common), len(set(blocks)), sort_metric, top)
     per_item: dict[str, np.ndarray] = {}
@@ -165,11 +166,11 @@ def diff_task(task, model: str, old: Version, new: Version, top: int = 5) -> Tas
         for name in scorer.names:
             if math.isnan(va[name]) or math.isnan(vb[name]):
                 continue
-            res = st.paired_test(sb, sa, blocks, metric_fn(scorer, name))
+            fn = metric_fn(scorer, name)
+            res = st.paired_test(sb, sa, blocks, fn)
             out.metrics.append(MetricDiff(name, va[name], vb[name], res["diff"], res["diff_ci_low"],
                                           res["diff_ci_high"], res["p_value"], _verdict(name, res),
                                           registry.metric(name).fmt))
-            fn = metric_fn(scorer, name)
             ones = np.ones(len(common))
             per_item[name] = fn(sb, ones) - fn(sa, ones)  # each item's own score, after − before
     key = per_item.get(sort_metric)

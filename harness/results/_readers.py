@@ -20,9 +20,9 @@ from pathlib import Path
 import pandas as pd
 
 from harness.core import results_dir, schema
+from harness.score import JUDGE_PREFIX
 
 _TEXT, _FLOAT, _INT, _BOOL, _TIME = schema.TEXT, schema.FLOAT, schema.INT, schema.BOOL, schema.TIME
-from harness.score import JUDGE_PREFIX
 
 
 def _folder(results) -> Path:
@@ -98,7 +98,7 @@ def wide(results=None) -> pd.DataFrame:
         if col in schema.WIDE.columns:
             dtypes[col] = schema.WIDE.dtype(col)
         elif col.startswith("rank_"):
-            dtypes[col] = _INT if col.endswith(("_best", "_worst")) else "str"
+            dtypes[col] = _INT if col.endswith(("_best", "_worst")) else _TEXT
         elif col.endswith("_n") and col[:-2] in df.columns:
             dtypes[col] = _INT
         else:
@@ -143,7 +143,8 @@ def items(results=None, *, run: str | None = None, latest: bool = True) -> pd.Da
     """Per-item rows of results/runs/*/items.csv: output beside source, reference(s),
     ref_key, every tag, prompt hash and the `score_<metric>` of every metric (float64).
     Default: each (model, task)'s current version (its latest prompt on the largest sample),
-    the outputs the leaderboard's default views and the pairwise tests were scored on; `latest=False`: every run; `run="<run id>"`: that run only.
+    the outputs the leaderboard's default views and the pairwise tests were scored on;
+    `latest=False`: every run; `run="<run id>"`: that run only.
     `references` is a list of str (every reference of the item)."""
     runs = _folder(results) / "runs"
     paths = sorted(runs.glob("*/items.csv"))

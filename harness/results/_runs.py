@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from contextlib import contextmanager
+import logging
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.core import UserError, atomic_write_text, locked, schema
+
+log = logging.getLogger(__name__)
 
 # items.csv columns read as text whatever they hold ("000" stays "000")
 TEXT = ("item_id", "output", "error", "prompt_hash", "run_id", "block")
@@ -119,24 +122,20 @@ def _save(results: Path, runs, index: Index) -> None:
     try:
         atomic_write_text(_index_path(results), json.dumps({"runs": sorted(runs), "versions": versions,
                                                             "last": last}))
-    except (OSError, UserError):
-        pass
+    except (OSError, UserError) as exc:  # not written: the next refresh scans runs/ again
+        log.debug("run index not saved (%s): %s", _index_path(results), exc)
 
 
 @contextmanager
 def _index_lock(results: Path):
     """The index's lock, or none when its folder cannot be written (then nothing is saved)."""
-    try:
-        _index_path(results).parent.mkdir(parents=True, exist_ok=True)
-        lock = locked(_index_path(results))
-        lock.__enter__()
-    except OSError:
+    with ExitStack() as stack:
+        try:
+            _index_path(results).parent.mkdir(parents=True, exist_ok=True)
+            stack.enter_context(locked(_index_path(results)))
+        except OSError as exc:  # a read-only cache folder: read the index, save nothing
+            log.debug("run index not locked (%s): %s", _index_path(results), exc)
         yield
-        return
-    try:
-        yield
-    finally:
-        lock.__exit__(None, None, None)
 
 
 def record(results: Path, run_id: str, frame) -> None:

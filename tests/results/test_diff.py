@@ -39,12 +39,10 @@ def tmp_path_of(env):
     return Path(env["HARNESS_RESULTS"]).parent
 
 
-def one_error_line(out, code: int, *needles: str) -> None:
-    assert out.returncode == code, (out.returncode, out.stdout[-2000:], out.stderr[-2000:])
+def error_line(out) -> str:
+    """The only line the command wrote to stderr (bad input: one line, no traceback)."""
     lines = [line for line in out.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in out.stderr, lines
-    for n in needles:
-        assert n in lines[0], (n, lines[0])
+    return lines[0] if len(lines) == 1 and "Traceback" not in out.stderr else "\n".join(lines)
 
 
 @pytest.fixture
@@ -118,11 +116,40 @@ def test_an_edit_answered_identically_moves_nothing(runs):
 def test_bad_input_is_one_line_exit_2(runs):
     run, path, env, _ = runs
     task = ("--task", str(path))
-    one_error_line(cli("diff", "--model", "openai/nobody", *task, env=env), 2, "openai/nobody", "no run")
+    out = cli("diff", "--model", "openai/nobody", *task, env=env)
+    assert out.returncode == 2 and error_line(out).startswith("error: openai/nobody has no run on mini"), out.stderr
     run("Translate: {{ source }}")
-    one_error_line(cli("diff", "--model", "openai/m", *task, env=env), 2, "no earlier prompt")
-    one_error_line(cli("diff", "--model", "openai/m", *task, "--before", "ffff0000", env=env), 2,
-                   "--before ffff0000", "prompt hashes:")
-    one_error_line(cli("diff", "--model", "openai/m", "--model", "openai/n", *task, env=env), 2, "exactly one")
-    one_error_line(cli("diff", "--model", "openai/m", env={**env, "HARNESS_TASKS": str(path.parent)}), 2,
-                   "no task with two prompt versions")
+    out = cli("diff", "--model", "openai/m", *task, env=env)
+    assert out.returncode == 2 and "no earlier prompt to compare with" in error_line(out), out.stderr
+    out = cli("diff", "--model", "openai/m", *task, "--before", "ffff0000", env=env)
+    line = error_line(out)
+    assert out.returncode == 2 and line.startswith("error: --before ffff0000: no run id or prompt hash"), line
+    assert "prompt hashes: " in line and "\n" not in line
+    out = cli("diff", "--model", "openai/m", "--model", "openai/n", *task, env=env)
+    assert out.returncode == 2 and "give exactly one model (got 2)" in error_line(out), out.stderr
+    out = cli("diff", "--model", "openai/m", env={**env, "HARNESS_TASKS": str(path.parent)})
+    assert out.returncode == 2 and "no task with two prompt versions" in error_line(out), out.stderr
+
+
+def test_the_other_bad_inputs_name_what_to_fix(runs):
+    """An ambiguous prompt-hash prefix, two versions without 2 common answered items, and an
+    --out that cannot be written: each one line naming the fix."""
+    from harness.core import UserError
+    from harness.results._diff import Version, _pick, diff_task
+    from harness.task import load_task
+
+    run, path, env, tmp_path = runs
+    twins = [Version("r1", "abcd1111", {"i0": "x"}, 1), Version("r2", "abcd2222", {"i0": "y"}, 1)]
+    with pytest.raises(UserError, match=r"--before abcd: names 2 prompt hashes of m on t; give more characters"):
+        _pick(twins, "abcd", "before", "m", "t")
+    assert _pick(twins, "abcd2", "before", "m", "t").run_id == "r2"
+    task = load_task(path)
+    with pytest.raises(UserError, match=r"share 1 answered item\(s\); a paired comparison needs at least 2"):
+        diff_task(task, "m", Version("r1", "p", {"i0": "a", "i1": "b"}, 2), Version("r2", "q", {"i0": "c"}, 1))
+    run("Translate: {{ source }}")
+    run("TERSE. Translate: {{ source }}")
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    out = cli("diff", "--model", "openai/m", "--task", str(path), "--out", str(folder), env=env)
+    line = error_line(out)
+    assert out.returncode == 2 and line.startswith(f"error: {folder}") and "\n" not in line, out.stderr
